@@ -1,0 +1,46 @@
+"""Hidden-layer nonlinearities f and their derivatives f'(a), written in terms of h = f(a).
+
+Writing f' through h means the backward pass needs only the stored states hs:
+tanh' = 1 - h^2, sigmoid' = h (1 - h), relu' = [h > 0], identity' = 1.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ._validate import ACTIVATIONS, choice
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    # exp of -|a| only, so no overflow for large |a|
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "relu": lambda a: np.maximum(a, 0.0),
+    "identity": lambda a: a,
+}
+
+DERIVATIVE_FROM_OUTPUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tanh": lambda h: 1.0 - h * h,
+    "sigmoid": lambda h: h * (1.0 - h),
+    "relu": lambda h: (h > 0.0).astype(h.dtype),
+    "identity": lambda h: np.ones_like(h),
+}
+
+#: sup |f'|: the gamma of Pascanu, Mikolov & Bengio (2013) in the vanishing-gradient bound.
+DERIVATIVE_BOUND: dict[str, float] = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "identity": 1.0}
+
+
+def activation_fn(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """f for ``name`` in ACTIVATIONS."""
+    return FORWARD[choice(name, "activation", ACTIVATIONS)]
+
+
+def activation_grad(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """h -> f'(a) for ``name`` in ACTIVATIONS (h = f(a))."""
+    return DERIVATIVE_FROM_OUTPUT[choice(name, "activation", ACTIVATIONS)]

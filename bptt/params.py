@@ -1,0 +1,99 @@
+"""The parameters of the vanilla RNN, in Goodfellow et al.'s names (ch. 10, eqs. 10.8-10.11)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ._validate import as_float_array, check_shape
+
+
+@dataclass(frozen=True)
+class RNNParams:
+    """Weights of h_t = f(U x_t + W h_{t-1} + b), o_t = V h_t + c.
+
+    U: (H, D) input -> hidden.   W: (H, H) hidden -> hidden.   V: (K, H) hidden -> output.
+    b: (H,) hidden bias.         c: (K,) output bias.
+    Crosswalk: U = W_x = W_xh, W = W_h = W_hh, V = W_y = W_hq (d2l writes them transposed).
+    """
+
+    U: np.ndarray
+    W: np.ndarray
+    V: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+
+    def __post_init__(self) -> None:
+        U = as_float_array(self.U, "U", 2)
+        H = U.shape[0]
+        W = as_float_array(self.W, "W", 2)
+        check_shape(W, "W", (H, H), "(H, H)")
+        V = as_float_array(self.V, "V", 2)
+        if V.shape[1] != H:
+            raise ValueError(f"V must have shape (K, H) with H = {H}, got {V.shape}")
+        b = as_float_array(self.b, "b", 1)
+        check_shape(b, "b", (H,), "(H,)")
+        c = as_float_array(self.c, "c", 1)
+        check_shape(c, "c", (V.shape[0],), "(K,)")
+        for name, arr in zip("UWVbc", (U, W, V, b, c)):
+            object.__setattr__(self, name, arr)
+
+    # sizes ---------------------------------------------------------------
+    @property
+    def n_in(self) -> int:
+        """D, the input size."""
+        return self.U.shape[1]
+
+    @property
+    def n_hidden(self) -> int:
+        """H, the number of hidden units."""
+        return self.U.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        """K, the number of classes."""
+        return self.V.shape[0]
+
+    # construction --------------------------------------------------------
+    @classmethod
+    def random(cls, n_in: int, n_hidden: int, n_out: int, *, seed: int = 0,
+               scale: float | None = None) -> "RNNParams":
+        """Gaussian weights with standard deviation ``scale`` (default 1/sqrt(fan-in)) and zero biases."""
+        for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
+        if scale is not None and (not np.isfinite(scale) or scale < 0):
+            raise ValueError(f"scale must be a finite number >= 0 or None, got {scale!r}")
+        rng = np.random.default_rng(seed)
+
+        def gauss(shape: tuple[int, int], fan_in: int) -> np.ndarray:
+            std = 1.0 / np.sqrt(fan_in) if scale is None else scale
+            return rng.normal(0.0, std, size=shape)
+
+        return cls(U=gauss((n_hidden, n_in), n_in), W=gauss((n_hidden, n_hidden), n_hidden),
+                   V=gauss((n_out, n_hidden), n_hidden), b=np.zeros(n_hidden), c=np.zeros(n_out))
+
+    # treating the five arrays as one vector --------------------------------
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(U, W, V, b, c)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self.arrays())
+
+    def map(self, fn: Callable[[np.ndarray], np.ndarray]) -> "RNNParams":
+        """A new RNNParams with ``fn`` applied to each array."""
+        return RNNParams(*(fn(a) for a in self.arrays()))
+
+    def flat(self) -> np.ndarray:
+        """All entries concatenated into one vector (U, W, V, b, c order)."""
+        return np.concatenate([a.ravel() for a in self.arrays()])
+
+    def norm(self) -> float:
+        """Global L2 norm over all five arrays."""
+        return float(np.sqrt(sum(float(np.sum(a * a)) for a in self.arrays())))
+
+    def with_W(self, W: np.ndarray) -> "RNNParams":
+        """A copy with the recurrent matrix replaced."""
+        return RNNParams(self.U, W, self.V, self.b, self.c)

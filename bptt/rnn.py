@@ -1,0 +1,108 @@
+"""The forward pass and the loss: eqs. (10.8)-(10.11) of Goodfellow et al., batched.
+
+    a_t = U x_t + W h_{t-1} + b,   h_t = f(a_t),   o_t = V h_t + c,   yhat_t = softmax(o_t)
+    L = sum_t L_t,   L_t = mean over the batch of -log yhat_t[y_t]
+
+Rows are batch entries, so in code ``x_t @ U.T`` stands for U x_t.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validate import as_float_array, as_labels, check_shape
+from .activations import activation_fn
+from .params import RNNParams
+
+
+def check_inputs(params: RNNParams, xs: Any, h0: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``xs`` (T, B, D) and ``h0`` (B, H) or None against ``params``; return float64 copies."""
+    if not isinstance(params, RNNParams):
+        raise ValueError(f"params must be an RNNParams, got {type(params).__name__}")
+    xs = as_float_array(xs, "xs", 3)
+    T, B, D = xs.shape
+    if T == 0:
+        raise ValueError("xs is an empty sequence: T must be >= 1")
+    if B == 0:
+        raise ValueError("xs has an empty batch: B must be >= 1")
+    if D != params.n_in:
+        raise ValueError(f"xs must have shape (T, B, D) with D = {params.n_in} (U is {params.U.shape}), got {xs.shape}")
+    if h0 is None:
+        h0 = np.zeros((B, params.n_hidden))
+    else:
+        h0 = as_float_array(h0, "h0", 2)
+        check_shape(h0, "h0", (B, params.n_hidden), "(B, H)")
+    return xs, h0
+
+
+def check_labels(params: RNNParams, xs: np.ndarray, ys: Any) -> np.ndarray:
+    """Validate ``ys`` (T, B) integer class indices in [0, K)."""
+    T, B, _ = xs.shape
+    return as_labels(ys, T, B, params.n_out)
+
+
+def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: str) -> np.ndarray:
+    """The recurrence alone, for already-checked inputs. Returns hs: (T+1, B, H), hs[0] = h0."""
+    f = activation_fn(activation)
+    T, B, _ = xs.shape
+    hs = np.empty((T + 1, B, params.n_hidden))
+    hs[0] = h0
+    # the input projections of all steps at once; only the W-chain is sequential
+    pre = (xs.reshape(T * B, -1) @ params.U.T).reshape(T, B, -1) + params.b
+    WT = params.W.T
+    for t in range(T):
+        hs[t + 1] = f(pre[t] + hs[t] @ WT)
+    return hs
+
+
+def output_logits(params: RNNParams, hs: np.ndarray) -> np.ndarray:
+    """o_t = V h_t + c for every step at once. hs: (T+1, B, H) -> logits: (T, B, K)."""
+    T1, B, H = hs.shape
+    return (hs[1:].reshape(-1, H) @ params.V.T).reshape(T1 - 1, B, -1) + params.c
+
+
+def forward(params: RNNParams, xs: Any, h0: Any = None, *, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
+    """Run the RNN over a batch of sequences.
+
+    xs: (T, B, D); h0: (B, H) or None for zeros.
+    Returns hs: (T+1, B, H) with hs[0] = h0, hs[t+1] = f(U x_t + W hs[t] + b), and logits: (T, B, K),
+    logits[t] = V hs[t+1] + c.
+    """
+    activation_fn(activation)  # validate the name before anything else
+    xs, h0 = check_inputs(params, xs, h0)
+    hs = run_hidden(params, xs, h0, activation)
+    return hs, output_logits(params, hs)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, stable for any finite logits (the log-sum-exp trick)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """softmax over the last axis, computed through log_softmax."""
+    return np.exp(log_softmax(logits))
+
+
+def step_losses(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Per-step losses L_t = mean_b -log softmax(logits[t, b])[ys[t, b]]. logits: (T, B, K), ys: (T, B) -> (T,)."""
+    logp = log_softmax(logits)
+    picked = np.take_along_axis(logp, ys[..., None], axis=-1)[..., 0]
+    return -picked.mean(axis=1)
+
+
+def logits_grad(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """dL/do_t = (softmax(o_t) - onehot(y_t)) / B for every step: (T, B, K). Eq. (10.18), batch-mean."""
+    g = softmax(logits)
+    T, B, _ = logits.shape
+    np.put_along_axis(g, ys[..., None], np.take_along_axis(g, ys[..., None], axis=-1) - 1.0, axis=-1)
+    return g / B
+
+
+def loss(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh") -> float:
+    """L = sum_t L_t for the whole sequence (no gradients)."""
+    hs, logits = forward(params, xs, h0, activation=activation)
+    ys = check_labels(params, np.asarray(xs, dtype=float), ys)
+    return float(step_losses(logits, ys).sum())
