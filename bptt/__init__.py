@@ -4,8 +4,10 @@ The single source of truth for the math of the course: a numpy reference RNN, it
 the O(T^2) path sum, truncation strategies, clipping, gradient-flow diagnostics, and the helpers the
 chapters use to draw figures and kernel-free widgets. Shapes: T steps, B batch, D inputs, H hidden, K classes.
 """
+from . import checks, plotting, widgets
 from .activations import DERIVATIVE_BOUND, activation_fn, activation_grad
 from .backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
+from .checks import Verdict, check
 from .clipping import clip_elementwise, clip_grad_norm
 from .diagnostics import gradient_norms, jacobian_product_norms, lag_profile
 from .params import RNNParams
@@ -13,7 +15,7 @@ from .rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
 from .truncation import carry_multipliers, draw_xi, lookback_mask, path_weights
 
 __all__ = [
-    "RNNParams", "forward", "loss", "loss_and_grads", "clip_grad_norm", "clip_elementwise", "gradient_norms",
+    "RNNParams", "forward", "check", "Verdict", "checks", "plotting", "widgets", "loss", "loss_and_grads", "clip_grad_norm", "clip_elementwise", "gradient_norms",
     "lag_profile", "jacobian_product_norms", "softmax", "log_softmax", "step_losses", "logits_grad",
     "step_back", "param_grads", "backward_full", "backward_per_term", "backward_naive", "draw_xi",
     "carry_multipliers", "path_weights", "lookback_mask", "activation_fn", "activation_grad",

@@ -1,0 +1,95 @@
+"""Exercise checkers. Each chapter registers its exercises; a learner calls ``check(name, answer)`` and
+gets a verdict that says whether the answer is right and, if not, what is off (shape, size, a hint)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .params import RNNParams
+
+Checker = Callable[[Any], tuple[bool, str]]
+_REGISTRY: dict[str, tuple[Checker, str]] = {}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of a check; true when the answer is right. Shown as one line in the notebook."""
+
+    name: str
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def require(self) -> "Verdict":
+        """Raise AssertionError unless the answer is right (solution cells use it, so CI catches a bad checker)."""
+        if not self.ok:
+            raise AssertionError(repr(self))
+        return self
+
+    def __repr__(self) -> str:
+        return f"{'✅ Correct' if self.ok else '❌ Not yet'} ({self.name}): {self.message}"
+
+
+def register(name: str, checker: Checker, hint: str = "") -> None:
+    """Register ``checker(answer) -> (ok, message)`` under ``name``."""
+    _REGISTRY[name] = (checker, hint)
+
+
+def exercise(name: str, hint: str = "") -> Callable[[Checker], Checker]:
+    """Decorator form of ``register``."""
+    def deco(fn: Checker) -> Checker:
+        register(name, fn, hint)
+        return fn
+    return deco
+
+
+def exercises() -> list[str]:
+    """Names of all registered exercises."""
+    return sorted(_REGISTRY)
+
+
+def check(name: str, answer: Any) -> Verdict:
+    """Check ``answer`` for exercise ``name``. A placeholder (None or ...) is reported, not an error."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown exercise {name!r}; known: {', '.join(exercises())}")
+    checker, hint = _REGISTRY[name]
+    if answer is None or answer is Ellipsis:
+        return Verdict(name, False, "no answer yet: replace the placeholder with your answer" +
+                       (f". Hint: {hint}" if hint else ""))
+    try:
+        ok, msg = checker(answer)
+    except Exception as exc:  # a learner's function that raises is a wrong answer, not a crash
+        ok, msg = False, f"checking your answer raised {type(exc).__name__}: {exc}"
+    if not ok and hint:
+        msg += f". Hint: {hint}"
+    return Verdict(name, ok, msg)
+
+
+def close(answer: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "answer"
+          ) -> tuple[bool, str]:
+    """Compare numbers, arrays or RNNParams; the message names the first thing that differs."""
+    if isinstance(expected, RNNParams):
+        if not isinstance(answer, RNNParams):
+            return False, f"expected an RNNParams (U, W, V, b, c), got {type(answer).__name__}"
+        for n in "UWVbc":
+            ok, msg = close(getattr(answer, n), getattr(expected, n), rtol=rtol, atol=atol, what=n)
+            if not ok:
+                return ok, msg
+        return True, f"all five gradients match to rtol={rtol:g}"
+    try:
+        a = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False, f"expected a number or array for the {what}, got {type(answer).__name__}"
+    e = np.asarray(expected, dtype=float)
+    if a.shape != e.shape:
+        return False, f"the {what} has shape {a.shape}, expected {e.shape}"
+    if not np.all(np.isfinite(a)):
+        return False, f"the {what} contains NaN or inf"
+    if np.allclose(a, e, rtol=rtol, atol=atol):
+        return True, f"the {what} matches" + (f" ({float(e):.6g})" if e.ndim == 0 else f" (shape {e.shape})")
+    err = np.max(np.abs(a - e))
+    return False, f"the {what} is off by up to {err:.3g} (tolerance rtol={rtol:g})"

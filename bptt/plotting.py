@@ -1,0 +1,56 @@
+"""Figure conventions shared by every chapter: one colour map for gradient magnitude, log scales for
+gradient norms, labelled axes. Functions draw into a given Axes and return what they drew."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
+from matplotlib.image import AxesImage
+
+#: the colour map for "gradient magnitude" across the book (dark = little gradient arrives)
+GRAD_CMAP = "magma"
+#: colours for the strategies / models compared across chapters
+COLORS = {"full": "#1f77b4", "window": "#ff7f0e", "detach": "#2ca02c", "randomized": "#d62728",
+          "rnn": "#1f77b4", "lstm": "#9467bd", "bound": "#555555"}
+
+
+def use_book_style() -> None:
+    """Matplotlib defaults for the book: readable at dpi 70-100, no top/right spines."""
+    plt.rcParams.update({"figure.dpi": 90, "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
+                         "axes.spines.top": False, "axes.spines.right": False, "figure.autolayout": False})
+
+
+def plot_gradient_map(ax: Axes, G: np.ndarray, *, title: str = "", vmin: float | None = None,
+                      vmax: float | None = None, colorbar: bool = True,
+                      label: str = r"$\|\partial L_t / \partial h_k\|$") -> AxesImage:
+    """Draw a gradient-flow map G: (T, T), G[t, k] for k <= t, as a heatmap on a log colour scale.
+    Rows: loss term t; columns: the step k the gradient arrives at. Zeros (nothing arrives) are left blank."""
+    G = np.asarray(G, dtype=float)
+    pos = G[G > 0]
+    lo = vmin if vmin is not None else (max(pos.min(), pos.max() * 1e-12) if pos.size else 1e-12)
+    hi = vmax if vmax is not None else (pos.max() if pos.size else 1.0)
+    if hi <= lo:
+        hi = lo * 10
+    shown = np.where(G > 0, np.clip(G, lo, hi), np.nan)
+    im = ax.imshow(shown, cmap=GRAD_CMAP, norm=LogNorm(vmin=lo, vmax=hi), origin="upper",
+                   interpolation="nearest", aspect="equal")
+    ax.set_facecolor("#f0f0f0")
+    ax.set_xlabel("step k that receives the gradient")
+    ax.set_ylabel("loss term $L_t$")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
+    return im
+
+
+def plot_lag_profile(ax: Axes, lags: np.ndarray, profile: np.ndarray, *, label: str = "", color: str | None = None,
+                     bound: np.ndarray | None = None, bound_label: str = "bound") -> None:
+    """Gradient size against the distance t - k on a log scale, optionally with a theoretical bound line."""
+    keep = profile > 0
+    ax.semilogy(lags[keep], profile[keep], "o-", ms=3, label=label or None, color=color)
+    if bound is not None:
+        ax.semilogy(lags, bound, "--", color=COLORS["bound"], label=bound_label)
+    ax.set_xlabel("distance $t - k$ (time steps)")
+    ax.set_ylabel(r"$\|\partial L_t/\partial h_k\|$ (geometric mean over $t$)")
