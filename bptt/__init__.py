@@ -4,7 +4,7 @@ The single source of truth for the math of the course: a numpy reference RNN, it
 the O(T^2) path sum, truncation strategies, clipping, gradient-flow diagnostics, and the helpers the
 chapters use to draw figures and kernel-free widgets. Shapes: T steps, B batch, D inputs, H hidden, K classes.
 """
-from . import checks, plotting, widgets
+from . import checks, demo, forward_exercises, plotting, widgets
 from .activations import DERIVATIVE_BOUND, activation_fn, activation_grad
 from .backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
 from .checks import Verdict, check

@@ -25,6 +25,14 @@ FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda a: a,
 }
 
+#: the same functions applied in place (a is overwritten with f(a)), for the sequential forward loop
+IN_PLACE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tanh": lambda a: np.tanh(a, out=a),
+    "sigmoid": lambda a: np.copyto(a, _sigmoid(a)) or a,
+    "relu": lambda a: np.maximum(a, 0.0, out=a),
+    "identity": lambda a: a,
+}
+
 DERIVATIVE_FROM_OUTPUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": lambda h: 1.0 - h * h,
     "sigmoid": lambda h: h * (1.0 - h),

@@ -16,10 +16,12 @@ from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hid
 from .truncation import carry_multipliers, draw_xi
 
 
-def step_back(dh: np.ndarray, fprime: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def step_back(dh: np.ndarray, fprime: np.ndarray, W: np.ndarray, *, out: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """One step's local backward rule. dh: (..., B, H) = dL/dh_s, fprime: (B, H) = f'(a_s).
-    Returns da = dL/da_s = dh * f'(a_s) and dh_prev = da W, the part that flows into h_{s-1}."""
-    da = dh * fprime
+    Returns da = dL/da_s = dh * f'(a_s) and dh_prev = da W, the part that flows into h_{s-1}
+    (eqs. 10.20-10.21). ``out`` (same shape as dh) receives da if given."""
+    da = np.multiply(dh, fprime, out=out)
     return da, da @ W
 
 
@@ -37,11 +39,11 @@ def backward_full(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.nd
     """O(T) BPTT: dL/dh_s = dH[s] + m[s+1] (dL/da_{s+1}) W  (eq. 10.21), one reverse sweep.
     dH: (T, B, H) = direct dL_s/dh_s, fprime: (T, B, H), mult: (T,). Returns dA: (T, B, H)."""
     T = dH.shape[0]
-    dA = np.empty_like(dH)
-    carry = np.zeros_like(dH[0])
+    dA = dH.copy()                 # dA[s] starts as the direct term dL_s/dh_s
     for s in range(T - 1, -1, -1):
-        dA[s], back = step_back(dH[s] + carry, fprime[s], W)
-        carry = back * mult[s]
+        _, back = step_back(dA[s], fprime[s], W, out=dA[s])
+        if s > 0:
+            dA[s - 1] += back * mult[s] if mult[s] != 1.0 else back
     return dA
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import as_float_array, as_labels, check_shape
-from .activations import activation_fn
+from .activations import IN_PLACE, activation_fn
 from .params import RNNParams
 
 
@@ -44,15 +44,19 @@ def check_labels(params: RNNParams, xs: np.ndarray, ys: Any) -> np.ndarray:
 
 def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: str) -> np.ndarray:
     """The recurrence alone, for already-checked inputs. Returns hs: (T+1, B, H), hs[0] = h0."""
-    f = activation_fn(activation)
+    activation_fn(activation)
+    f_in_place = IN_PLACE[activation]
     T, B, _ = xs.shape
     hs = np.empty((T + 1, B, params.n_hidden))
     hs[0] = h0
-    # the input projections of all steps at once; only the W-chain is sequential
-    pre = (xs.reshape(T * B, -1) @ params.U.T).reshape(T, B, -1) + params.b
-    WT = params.W.T
+    # the input projections U x_t + b of all steps in one product; only the W-chain is sequential
+    hs[1:] = (xs.reshape(T * B, -1) @ params.U.T).reshape(T, B, -1)
+    hs[1:] += params.b
+    WT = np.ascontiguousarray(params.W.T)
     for t in range(T):
-        hs[t + 1] = f(pre[t] + hs[t] @ WT)
+        a = hs[t + 1]
+        a += hs[t] @ WT          # a_t = U x_t + b + W h_{t-1}   (eq. 10.8)
+        f_in_place(a)            # h_t = f(a_t), stored in place
     return hs
 
 

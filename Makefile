@@ -1,0 +1,45 @@
+# Two commands for a newcomer (see README.md):
+#   make book   set up .venv if needed, then build the HTML book into _build/html
+#   make test   set up .venv if needed, then run every test: library, notebooks, book build, browser
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+NOTEBOOKS = $(shell $(BIN)/python scripts/toc_notebooks.py)
+
+.PHONY: setup book test test-unit test-notebooks build-strict test-browser lab clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# The book: executes every chapter (cached between builds), fails on any warning or failing cell.
+book: setup
+	$(BIN)/jupyter-book build . --all -W --keep-going
+	@echo "Open _build/html/index.html in a browser."
+
+test: setup
+	$(BIN)/python scripts/strip_outputs.py --check book/*.ipynb
+	$(MAKE) test-unit test-notebooks build-strict test-browser
+
+test-unit: setup
+	$(BIN)/python -m pytest tests --ignore=tests/browser -q
+
+test-notebooks: setup
+	$(BIN)/python -m pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=300 -q $(NOTEBOOKS)
+
+build-strict: setup
+	$(BIN)/jupyter-book build . --all -W --keep-going
+
+test-browser: setup
+	$(BIN)/python -m pytest tests/browser -q -rs
+
+lab: setup
+	$(BIN)/jupyter lab book/
+
+clean:
+	rm -rf _build
