@@ -31,7 +31,7 @@ class Verdict:
         return self
 
     def __repr__(self) -> str:
-        return f"{'✅ Correct' if self.ok else '❌ Not yet'} ({self.name}): {self.message}"
+        return f"{'✓ Correct' if self.ok else '✗ Not yet'} ({self.name}): {self.message}"
 
 
 def register(name: str, checker: Checker, hint: str = "") -> None:

@@ -83,7 +83,8 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     draw: called as ``draw(**{name: value})`` for every combination of control values; returns a
     matplotlib Figure (it is closed here). controls: name -> ``Control`` or a plain sequence of values,
     in the order the controls are shown. Frames = product of the numbers of values; their PNGs are
-    embedded in the page, so the total is checked against ``max_bytes`` (ValueError if exceeded).
+    embedded in the page (identical frames once), so the total is checked against ``max_bytes``
+    (ValueError if exceeded). A control that does not change the picture for some settings costs nothing there.
     Returns a VBox of the controls above the picture.
     """
     if not controls:
@@ -92,13 +93,17 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     specs = [_as_control(controls[n]) for n in names]
     total = 0
     images: dict[tuple[int, ...], widgets.Image] = {}
+    by_bytes: dict[bytes, widgets.Image] = {}  # identical frames share one Image model (embedded once)
     for idx in itertools.product(*(range(len(s.values)) for s in specs)):
         png = figure_png(draw(**{n: s.values[i] for n, s, i in zip(names, specs, idx)}), dpi=dpi)
-        total += len(png) * 4 // 3
-        if total > max_bytes:
-            raise ValueError(f"frame_widget: the frames exceed the page budget of {max_bytes} bytes after "
-                             f"{len(images) + 1} frames; use fewer control values, a smaller figure or a lower dpi")
-        images[idx] = widgets.Image(value=png, format="png")
+        if png not in by_bytes:
+            total += len(png) * 4 // 3
+            if total > max_bytes:
+                raise ValueError(f"frame_widget: the frames exceed the page budget of {max_bytes} bytes after "
+                                 f"{len(by_bytes) + 1} distinct frames; use fewer control values, a smaller "
+                                 "figure or a lower dpi")
+            by_bytes[png] = widgets.Image(value=png, format="png")
+        images[idx] = by_bytes[png]
 
     stacks_at: list[list[widgets.Stack]] = [[] for _ in specs]
 
@@ -117,6 +122,6 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     header = [widgets.HTML(f"<b>{title}</b>")] if title else []
     box = widgets.VBox(header + inputs + [root])
     box._bptt_links = links  # keep the links alive so they are part of the saved widget state
-    box._bptt_frames = len(images)
+    box._bptt_frames = len(by_bytes)
     box._bptt_bytes = total
     return box

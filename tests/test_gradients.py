@@ -8,20 +8,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from conftest import (ACTIVATIONS, METHODS, PARAM_NAMES, activations, assert_grads_close, problems,
-                      random_problem, seeds, torch_forward, torch_loss_and_grads)
+from rnn_reference import (ACTIVATIONS, METHODS, PARAM_NAMES, activations, assert_grads_close, problems,
+                           random_problem, seeds, torch_forward, torch_loss_and_grads)
 
-BIG = "T+3"  # a window / chunk length beyond the sequence
-TRUNCATIONS = [  # (window, detach_every)
-    (None, None), (1, None), (2, None), (BIG, None),
-    (None, 1), (None, 2), (None, 3),
-    (2, 3), (3, 2), (1, 2), (BIG, BIG),
+# (window, detach_every); the strings are lengths relative to the sequence length T
+TRUNCATIONS = [
+    (None, None), (1, None), (2, None), ("T-1", None), ("T", None), ("T+3", None),
+    (None, 1), (None, 2), (None, 3), (None, "T-1"), (None, "T+3"),
+    (2, 3), (3, 2), (1, 2), ("T-1", 2), ("T+3", "T+3"),
 ]
 KEEP_PROB = 0.6
 
+#: hypothesis draws: either an entry of TRUNCATIONS or any window / chunk length 1..14 (or None)
+truncations = st.sampled_from(TRUNCATIONS) | st.tuples(st.none() | st.integers(1, 14), st.none() | st.integers(1, 14))
+
 
 def _resolve(v, T):
-    return T + 3 if v == BIG else v
+    """Turn "T-1", "T", "T+3" into numbers for a sequence of length T (at least 1)."""
+    return max(1, T + {"T-1": -1, "T": 0, "T+3": 3}[v]) if isinstance(v, str) else v
 
 
 def _library_and_reference(prob, activation, method, window, detach_every, rng_seed=0):
@@ -52,7 +56,7 @@ def test_grid_matches_torch(method, activation, window, detach_every):
 
 @settings(max_examples=60)
 @given(prob=problems(), activation=activations, method=st.sampled_from(METHODS),
-       trunc=st.sampled_from(TRUNCATIONS), rng_seed=seeds)
+       trunc=truncations, rng_seed=seeds)
 def test_random_shapes_match_torch(prob, activation, method, trunc, rng_seed):
     """The same agreement holds over random sizes (T 1..12, B 1..4, D 1..5, H 1..6, K 2..6) and seeds."""
     (loss, grads), (ref_loss, ref_grads) = _library_and_reference(prob, activation, method, *trunc, rng_seed)
@@ -61,7 +65,7 @@ def test_random_shapes_match_torch(prob, activation, method, trunc, rng_seed):
 
 
 @settings(max_examples=40)
-@given(prob=problems(), activation=activations, trunc=st.sampled_from(TRUNCATIONS))
+@given(prob=problems(), activation=activations, trunc=truncations)
 def test_naive_equals_bptt(prob, activation, trunc):
     """The O(T^2) path sum and the O(T) recursion agree to round-off (1e-10), with any truncation."""
     T = prob.xs.shape[0]
@@ -152,3 +156,31 @@ def test_doubling_example_from_the_notes():
     np.testing.assert_array_equal(logits[:, 0, :], expected)
     np.testing.assert_array_equal(logits[:, 0, 0], [1, 2, 4, 8, 16])
     np.testing.assert_array_equal(hs[1:], logits)
+
+
+def test_inputs_are_not_modified():
+    """forward, loss_and_grads and gradient_norms leave the caller's arrays untouched."""
+    prob = random_problem(T=6, seed=9)
+    before = [a.copy() for a in (*prob.params.arrays(), prob.xs, prob.ys, prob.h0)]
+    bptt.forward(prob.params, prob.xs, prob.h0, activation="sigmoid")
+    for method in METHODS:
+        bptt.loss_and_grads(*prob, method=method, window=2, detach_every=3, keep_prob=0.5, rng=0)
+    bptt.gradient_norms(*prob)
+    for a, b in zip(before, (*prob.params.arrays(), prob.xs, prob.ys, prob.h0)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_random_params_shapes_seed_and_scale():
+    """RNNParams.random(D, H, K): U (H, D), W (H, H), V (K, H), zero b (H,) and c (K,); reproducible from
+    the seed; weights have std `scale` (default 1/sqrt(fan-in))."""
+    D, H, K = 40, 60, 50
+    p = bptt.RNNParams.random(D, H, K, seed=3)
+    assert [a.shape for a in p.arrays()] == [(H, D), (H, H), (K, H), (H,), (K,)]
+    assert (p.n_in, p.n_hidden, p.n_out) == (D, H, K)
+    np.testing.assert_array_equal(p.b, 0.0)
+    np.testing.assert_array_equal(p.c, 0.0)
+    np.testing.assert_array_equal(p.flat(), bptt.RNNParams.random(D, H, K, seed=3).flat())
+    assert not np.array_equal(p.W, bptt.RNNParams.random(D, H, K, seed=4).W)
+    assert p.U.std() == pytest.approx(1 / np.sqrt(D), rel=0.1)
+    assert p.W.std() == pytest.approx(1 / np.sqrt(H), rel=0.1)
+    assert bptt.RNNParams.random(D, H, K, scale=0.3).W.std() == pytest.approx(0.3, rel=0.1)

@@ -1,0 +1,42 @@
+"""Exercise checkers: right answers pass, wrong ones say what is off, placeholders are not errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bptt
+from bptt import checks
+
+
+def test_every_registered_exercise_rejects_a_placeholder():
+    assert checks.exercises(), "no exercises registered"
+    for name in checks.exercises():
+        verdict = bptt.check(name, None)
+        assert not verdict and "no answer yet" in repr(verdict)
+
+
+def test_forward_exercises_accept_the_right_answers():
+    params, xs = bptt.forward_exercises.doubling_example(6)
+    _, o = bptt.forward(params, xs, activation="identity")
+    assert bptt.check("forward-1", o[4, 0])
+    assert bptt.check("forward-1", 16 * np.eye(6)[0] + 8 * np.eye(6)[1] + 4 * np.eye(6)[2] + 2 * np.eye(6)[3] + np.eye(6)[4])
+    assert bptt.check("forward-2", 10 * 32 + 32 * 32 + 5 * 32 + 32 + 5)
+    assert bptt.check("forward-3", 35)
+
+
+def test_wrong_answers_say_what_is_off():
+    v = bptt.check("forward-1", np.zeros(5))
+    assert not v and "shape" in v.message
+    v = bptt.check("forward-2", 7)
+    assert not v and "off by" in v.message
+    with pytest.raises(AssertionError):
+        v.require()
+    with pytest.raises(ValueError, match="unknown exercise"):
+        bptt.check("no-such-exercise", 1)
+
+
+def test_close_compares_params():
+    p = bptt.RNNParams.random(2, 3, 4, seed=1)
+    assert checks.close(p, p)[0]
+    ok, msg = checks.close(p.map(lambda a: a + 1e-3), p)
+    assert not ok and "U" in msg

@@ -1,0 +1,67 @@
+"""The kernel-free widget helper: one frame per combination, linked in the browser, within budget."""
+from __future__ import annotations
+
+import itertools
+
+import ipywidgets as ipw
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from bptt import widgets
+
+
+def draw_line(slope, style="solid"):
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot(np.arange(4) * slope, linestyle=style)
+    return fig
+
+
+def frames_of(box):
+    """The picture shown for each combination of control indices, read off the nested Stacks."""
+    controls = [c for c in box.children if isinstance(c, (ipw.SelectionSlider, ipw.ToggleButtons, ipw.Dropdown))]
+    root = box.children[-1]
+    sizes = [len(c.options) for c in controls]
+    shown = {}
+    for idx in itertools.product(*(range(n) for n in sizes)):
+        node = root
+        for i in idx:
+            node = node.children[i]
+        shown[idx] = node
+    return controls, shown
+
+
+def test_one_frame_per_combination_and_links_cover_every_stack():
+    box = widgets.frame_widget(draw_line, {"slope": [1, 2, 3], "style": ["solid", "dashed"]})
+    controls, shown = frames_of(box)
+    assert [type(c) for c in controls] == [ipw.SelectionSlider, ipw.ToggleButtons]
+    assert all(isinstance(img, ipw.Image) and img.value[:4] == b"\x89PNG" for img in shown.values())
+    assert len({img.value for img in shown.values()}) == 6 == box._bptt_frames
+    # control 0 drives the one outer Stack, control 1 the three inner ones, all through "index"
+    links = box._bptt_links
+    assert len(links) == 1 + 3
+    assert all(isinstance(link, ipw.widgets.widget_link.Link) and link.source[1] == "index" for link in links)
+    assert sum(link.source[0] is controls[1] for link in links) == 3
+
+
+def test_identical_frames_are_embedded_once():
+    box = widgets.frame_widget(lambda slope, style: draw_line(1, style), {"slope": [1, 2, 3], "style": ["solid", "dashed"]})
+    _, shown = frames_of(box)
+    assert box._bptt_frames == 2
+    assert len({id(img) for img in shown.values()}) == 2
+
+
+def test_budget_is_enforced():
+    with pytest.raises(ValueError, match="page budget"):
+        widgets.frame_widget(draw_line, {"slope": list(range(10))}, max_bytes=5_000)
+
+
+def test_initial_index_is_clamped_and_labels_checked():
+    c = widgets.Control([0.5, 1.0, 2.0], initial=99)
+    assert c.initial == 2
+    with pytest.raises(ValueError, match="distinct"):
+        widgets.Control([1, 1])
+    with pytest.raises(ValueError, match="math"):
+        widgets.Control([1, 2], label="$\\rho$")
+    with pytest.raises(ValueError, match="at least one control"):
+        widgets.frame_widget(draw_line, {})
