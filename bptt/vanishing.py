@@ -1,0 +1,295 @@
+"""Vanishing and exploding gradients: the Jacobian-product bound, scaled recurrent matrices, a loss cliff
+and what clipping does to the direction of a step (Pascanu, Mikolov & Bengio 2013).
+
+Equation labels refer to ``book/06_vanishing.ipynb``:
+
+    dh_j/dh_{j-1} = diag(f'(a_j)) W                                   (eq-van-step)
+    ||dh_t/dh_k||_2 <= (gamma * sigma_max(W))^(t-k)                   (eq-van-bound)
+    ||dL_t/dh_k|| <= ||dL_t/dh_t|| (gamma * sigma_max(W))^(t-k)       (eq-van-loss-bound)
+    h_t = w * sigmoid(h_{t-1}) + b,  L = (h_T - target)^2             (eq-van-cliff)
+    g <- g * min(1, theta / ||g||)   versus   g_i <- clip(g_i, -c, c)  (eq-van-clip-norm, eq-van-clip-elem)
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from . import checks
+from ._validate import as_float_array, choice, positive_int
+from .activations import DERIVATIVE_BOUND
+from .diagnostics import gradient_norms, lag_profile
+from .params import RNNParams
+
+ACTIVATION_NAMES = tuple(DERIVATIVE_BOUND)
+
+
+# --------------------------------------------------------------------------- validation helpers
+def _nonneg(value: Any, name: str, *, strict: bool = False) -> float:
+    """``value`` as a finite float >= 0 (> 0 if strict), or ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+            or value < 0 or (strict and value == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if strict else '>= 0'}, got {value!r}")
+    return float(value)
+
+
+def _square(W: Any) -> np.ndarray:
+    W = as_float_array(W, "W", 2)
+    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValueError(f"W must be a non-empty square matrix (H, H), got shape {W.shape}")
+    return W
+
+
+# --------------------------------------------------------------------------- the size of W
+def spectral_radius(W: Any) -> float:
+    """rho(W) = max |eigenvalue| of W: (H, H). The per-step growth rate of W^n for large n."""
+    return float(np.max(np.abs(np.linalg.eigvals(_square(W)))))
+
+
+def top_singular_value(W: Any) -> float:
+    """sigma_max(W) = ||W||_2, the most W can stretch any vector in one step. W: (H, H)."""
+    return float(np.linalg.norm(_square(W), 2))
+
+
+def scale_to_spectral_radius(W: Any, rho: float) -> np.ndarray:
+    """W: (H, H) multiplied by a positive scalar so that its spectral radius is ``rho`` (>= 0)."""
+    W = _square(W)
+    rho = _nonneg(rho, "rho")
+    current = spectral_radius(W)
+    if current == 0:
+        raise ValueError("W has spectral radius 0 (nilpotent or zero), so no scaling can reach rho > 0")
+    return W * (rho / current)
+
+
+def scale_to_top_singular_value(W: Any, sigma: float) -> np.ndarray:
+    """W: (H, H) multiplied by a positive scalar so that ||W||_2 = ``sigma`` (>= 0)."""
+    W = _square(W)
+    sigma = _nonneg(sigma, "sigma")
+    current = top_singular_value(W)
+    if current == 0:
+        raise ValueError("W is the zero matrix, so no scaling can reach sigma > 0")
+    return W * (sigma / current)
+
+
+def power_norm_rates(W: Any, n_max: int) -> np.ndarray:
+    """||W^n||_2^(1/n) for n = 1 .. n_max: (n_max,). Starts at sigma_max(W) and tends to rho(W)
+    (Gelfand's formula), which is why rho, not sigma_max, sets the long-run rate of a linear RNN."""
+    W = _square(W)
+    n_max = positive_int(n_max, "n_max")
+    out = np.zeros(n_max)
+    M, log_norm = np.eye(W.shape[0]), 0.0
+    for n in range(1, n_max + 1):
+        M = M @ W
+        s = float(np.linalg.norm(M, 2))
+        if s == 0.0:  # nilpotent: W^n = 0 from here on
+            break
+        log_norm += np.log(s)
+        M = M / s  # keep the running product at norm 1 so long powers neither overflow nor underflow
+        out[n - 1] = np.exp(log_norm / n)
+    return out
+
+
+# --------------------------------------------------------------------------- the bound
+def derivative_bound(activation: str) -> float:
+    """gamma = sup |f'| for the activation (1 for tanh and ReLU, 1/4 for sigmoid), ``DERIVATIVE_BOUND``."""
+    return DERIVATIVE_BOUND[choice(activation, "activation", ACTIVATION_NAMES)]
+
+
+def lag_bound(lags: Any, sigma_max: float, gamma: float, start: float = 1.0) -> np.ndarray:
+    """start * (gamma * sigma_max)^lag for each lag (eq-van-bound; with start = ||dL_t/dh_t||, eq-van-loss-bound).
+    lags: (n,) non-negative; returns (n,). Overflow gives inf (callers keep T moderate)."""
+    lags = np.asarray(lags, dtype=float)
+    if lags.ndim != 1 or np.any(lags < 0) or not np.all(np.isfinite(lags)):
+        raise ValueError(f"lags must be a 1-D array of finite numbers >= 0, got shape {lags.shape}")
+    rate = _nonneg(sigma_max, "sigma_max") * _nonneg(gamma, "gamma")
+    start = _nonneg(start, "start")
+    with np.errstate(over="ignore"):
+        return start * rate ** lags
+
+
+def profile_bound(G: Any, sigma_max: float, gamma: float) -> np.ndarray:
+    """The bound on ``lag_profile(G)`` implied by eq-van-loss-bound: (T,).
+
+    G: (T, T) from ``gradient_norms``. Every entry obeys G[t, t-l] <= G[t, t] (gamma sigma_max)^l, so the
+    geometric mean over t >= l of the left side is at most the geometric mean over t >= l of G[t, t]
+    times (gamma sigma_max)^l, which is what is returned for l = 0 .. T-1."""
+    G = np.asarray(G, dtype=float)
+    if G.ndim != 2 or G.shape[0] != G.shape[1] or G.shape[0] == 0:
+        raise ValueError(f"G must be a non-empty square (T, T) map, got shape {np.shape(G)}")
+    diag = np.diagonal(G)
+    if np.any(diag <= 0):
+        raise ValueError("G must have a positive diagonal (every loss term sends some gradient to its own step)")
+    T = G.shape[0]
+    # geometric mean of diag[l:] for every l, from a reversed cumulative sum of logs
+    logs = np.log(diag)
+    tail_mean = np.cumsum(logs[::-1])[::-1] / np.arange(T, 0, -1)
+    rate = _nonneg(sigma_max, "sigma_max") * _nonneg(gamma, "gamma")
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.exp(tail_mean + np.arange(T) * np.log(rate)) if rate > 0 else np.where(np.arange(T) == 0,
+                                                                                         np.exp(tail_mean), 0.0)
+
+
+# --------------------------------------------------------------------------- gradient-flow maps
+def flow_problem(*, n_in: int = 4, n_hidden: int = 32, n_out: int = 5, batch: int = 8, steps: int = 40,
+                 seed: int = 0) -> tuple[RNNParams, np.ndarray, np.ndarray]:
+    """A seeded random RNN and data for the gradient-flow experiments.
+    Returns (params, xs: (steps, batch, n_in) standard normal, ys: (steps, batch) uniform labels)."""
+    steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch")
+    params = RNNParams.random(n_in, n_hidden, n_out, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    return params, rng.normal(size=(steps, batch, params.n_in)), rng.integers(0, params.n_out, (steps, batch))
+
+
+def flow_map(params: RNNParams, xs: Any, ys: Any, *, radius: float, activation: str = "tanh",
+             input_scale: float = 1.0, steps: int | None = None, kind: str = "spectral"
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient-flow map G: (T, T) (``gradient_norms``) after rescaling W.
+
+    kind="spectral": W scaled to spectral radius ``radius``; kind="singular": to sigma_max = ``radius``.
+    input_scale multiplies U (large inputs push units into saturation); steps keeps the first T steps of
+    xs: (T0, B, D), ys: (T0, B). Returns (G, W_scaled)."""
+    if not isinstance(params, RNNParams):
+        raise ValueError(f"params must be an RNNParams, got {type(params).__name__}")
+    kind = choice(kind, "kind", ("spectral", "singular"))
+    W = (scale_to_spectral_radius if kind == "spectral" else scale_to_top_singular_value)(params.W, radius)
+    scaled = RNNParams(params.U * _nonneg(input_scale, "input_scale"), W, params.V, params.b, params.c)
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    if steps is not None:
+        steps = positive_int(steps, "steps")
+        if steps > xs.shape[0]:
+            raise ValueError(f"steps must be <= the length of xs ({xs.shape[0]}), got {steps}")
+        xs, ys = xs[:steps], ys[:steps]
+    with np.errstate(over="raise", invalid="raise"):
+        return gradient_norms(scaled, xs, ys, activation=activation), W
+
+
+def per_step_factor(G: Any) -> float:
+    """The average factor per step back, (profile[T-1] / profile[0])^(1/(T-1)) of ``lag_profile(G)``.
+    G: (T, T) with T >= 2. Below 1: the gradient vanishes with distance; above 1: it explodes."""
+    G = np.asarray(G, dtype=float)
+    if G.ndim != 2 or G.shape[0] != G.shape[1] or G.shape[0] < 2:
+        raise ValueError(f"G must be a square (T, T) map with T >= 2, got shape {np.shape(G)}")
+    _, prof = lag_profile(G)
+    if prof[0] <= 0 or prof[-1] <= 0:
+        raise ValueError("the profile must be positive at lag 0 and lag T-1")
+    return float((prof[-1] / prof[0]) ** (1.0 / (G.shape[0] - 1)))
+
+
+# --------------------------------------------------------------------------- a loss cliff
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def cliff_loss_and_grad(w: Any, b: Any, *, steps: int = 15, h0: float = 0.5, target: float = 0.7
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one-unit RNN of eq-van-cliff, h_t = w sigmoid(h_{t-1}) + b, L = (h_T - target)^2, for arrays
+    of (w, b) at once (they broadcast to a common shape S). BPTT by hand:
+    dL/dh_T = 2 (h_T - target), dL/dh_{t-1} = dL/dh_t * w s_{t-1} (1 - s_{t-1}),
+    dL/dw = sum_t dL/dh_t s_{t-1}, dL/db = sum_t dL/dh_t, with s_{t-1} = sigmoid(h_{t-1}).
+    Returns (L, dL/dw, dL/db), each of shape S."""
+    steps = positive_int(steps, "steps")
+    w, b = np.broadcast_arrays(np.asarray(w, dtype=float), np.asarray(b, dtype=float))
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+        raise ValueError("w and b must be finite")
+    hs = np.empty((steps + 1,) + w.shape)
+    hs[0] = h0
+    for t in range(steps):
+        hs[t + 1] = w * _sigmoid(hs[t]) + b
+    loss = (hs[-1] - target) ** 2
+    g = 2.0 * (hs[-1] - target)
+    dw, db = np.zeros(w.shape), np.zeros(w.shape)
+    for t in range(steps, 0, -1):
+        s = _sigmoid(hs[t - 1])
+        dw += g * s
+        db += g
+        g = g * w * s * (1.0 - s)
+    return loss, dw, db
+
+
+def descend(start: Any, lr: float, n_steps: int, *, clip: str | None = None, threshold: float = 5.0,
+            **cliff_kw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient descent on the cliff loss from ``start`` = (w, b). clip: None, "norm" (eq-van-clip-norm)
+    or "element" (eq-van-clip-elem) with ``threshold``. Returns (path: (n_steps+1, 2), losses: (n_steps+1,))."""
+    theta = as_float_array(start, "start", 1)
+    if theta.shape != (2,):
+        raise ValueError(f"start must be (w, b), got shape {theta.shape}")
+    lr, n_steps = _nonneg(lr, "lr", strict=True), positive_int(n_steps, "n_steps")
+    if clip is not None:
+        choice(clip, "clip", ("norm", "element"))
+    path, losses = [theta.copy()], []
+    for _ in range(n_steps + 1):
+        loss, dw, db = cliff_loss_and_grad(theta[0], theta[1], **cliff_kw)
+        losses.append(float(loss))
+        if len(path) == n_steps + 1:
+            break
+        g = np.array([float(dw), float(db)])
+        if clip == "norm":
+            g = clip_norm(g, threshold)
+        elif clip == "element":
+            g = clip_element(g, threshold)
+        theta = theta - lr * g
+        path.append(theta.copy())
+    return np.array(path), np.array(losses)
+
+
+# --------------------------------------------------------------------------- clipping and direction
+def _vector(g: Any, name: str = "g") -> np.ndarray:
+    if isinstance(g, RNNParams):
+        return g.flat()
+    g = np.asarray(g, dtype=float).ravel()
+    if g.size == 0 or not np.all(np.isfinite(g)):
+        raise ValueError(f"{name} must be a non-empty finite vector (or an RNNParams)")
+    return g
+
+
+def clip_norm(g: Any, max_norm: float) -> np.ndarray:
+    """g * min(1, max_norm / ||g||) for a flat vector g: (n,) (eq-van-clip-norm; keeps the direction)."""
+    g = _vector(g)
+    max_norm = _nonneg(max_norm, "max_norm")
+    norm = float(np.linalg.norm(g))
+    return g * min(1.0, max_norm / norm) if norm > 0 else g.copy()
+
+
+def clip_element(g: Any, limit: float) -> np.ndarray:
+    """Each entry of g: (n,) clipped to [-limit, limit] (eq-van-clip-elem; min-char-rnn uses 5)."""
+    return np.clip(_vector(g), -_nonneg(limit, "limit", strict=True), _nonneg(limit, "limit", strict=True))
+
+
+def cosine(a: Any, b: Any) -> float:
+    """cos of the angle between two vectors (or two RNNParams, flattened). 1 = same direction."""
+    a, b = _vector(a, "a"), _vector(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same number of entries, got {a.size} and {b.size}")
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        raise ValueError("the cosine of a zero vector is undefined")
+    return float(np.clip(a @ b / (na * nb), -1.0, 1.0))
+
+
+# --------------------------------------------------------------------------- exercises
+def exercise_matrix() -> np.ndarray:
+    """The recurrent matrix of exercise vanishing-2: a seeded 16 x 16 Gaussian matrix, std 0.15."""
+    return np.random.default_rng(2013).normal(0.0, 0.15, (16, 16))
+
+
+#: the gradient of exercise vanishing-3
+EXERCISE_GRADIENT = np.array([12.0, -0.5, 3.0, -40.0, 0.2, 6.0])
+
+
+@checks.exercise("vanishing-1", hint="the bound is (gamma sigma_max)^(t-k); gamma for sigmoid is max s(1-s)")
+def _check_threshold(answer: Any) -> tuple[bool, str]:
+    return checks.close(answer, 1.0 / DERIVATIVE_BOUND["sigmoid"], what="threshold on sigma_max")
+
+
+@checks.exercise("vanishing-2", hint="sigma_max is np.linalg.norm(W, 2); raise gamma * sigma_max to the 20th power")
+def _check_bound20(answer: Any) -> tuple[bool, str]:
+    rate = DERIVATIVE_BOUND["sigmoid"] * top_singular_value(exercise_matrix())
+    return checks.close(answer, rate ** 20, rtol=1e-4, atol=0.0, what="bound after 20 steps")
+
+
+@checks.exercise("vanishing-3", hint="clip with np.clip(g, -5, 5), then cos = a.b / (|a| |b|)")
+def _check_cosine(answer: Any) -> tuple[bool, str]:
+    return checks.close(answer, cosine(clip_element(EXERCISE_GRADIENT, 5.0), EXERCISE_GRADIENT), rtol=1e-4,
+                        what="cosine")
