@@ -1,0 +1,465 @@
+"""What BPTT costs: counted products, measured time and measured memory (chapter 4, "O(T^2) versus O(T)").
+
+Three parts, each the code behind one section of the chapter:
+
+* The notes' linear example (eq-cost-linear): h_t = W h_{t-1} + U x_t, loss l_t = 1/2 ||h_t||^2,
+  L = sum_t l_t. ``method1`` back-propagates every loss term on its own through all earlier steps;
+  ``method2`` stores dL/dh_t once per step and reuses it (eq-cost-recursion). Both multiply gradients by the
+  step Jacobian dh_t/dh_{t-1} = W only through an instrumented ``StepJacobian``, which counts and logs
+  every product, so the chapter's counts are measured, not typed in.
+* Timing and memory of ``bptt.loss_and_grads`` over T, and a least-squares slope on log-log axes
+  (eq-cost-fit). ``counting_step_back`` counts the library's own step-rule calls.
+* Checkpointing (eq-cost-checkpoint): keep only the state entering every k-th step, recompute each segment
+  during the backward sweep; O(T/k + k) stored states for one extra forward pass.
+
+Math steps are 1-based (h_1 .. h_T, x_1 .. x_T); arrays are 0-based: xs[k-1] = x_k, hs[k] = h_k, hs[0] = h_0.
+Rows are batch entries, so ``g @ W`` stands for the row vector g times the Jacobian W.
+"""
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, NamedTuple
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+
+from . import backward as _backward
+from . import checks
+from ._validate import as_float_array, check_shape, positive_int
+from .activations import activation_grad
+from .backward import backward_full, loss_and_grads, param_grads
+from .params import RNNParams
+from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, step_losses
+
+# --------------------------------------------------------------------------- the linear example
+
+
+class LinearProblem(NamedTuple):
+    """The notes' linear RNN. W: (H, H), U: (H, D), xs: (T, B, D), h0: (B, H)."""
+
+    W: np.ndarray
+    U: np.ndarray
+    xs: np.ndarray
+    h0: np.ndarray
+
+
+class LinearGrads(NamedTuple):
+    """Gradients of L = sum_t 1/2 ||h_t||^2. W: (H, H), U: (H, D), h0: (B, H).
+    deltas: (T, B, H) with deltas[k-1] = dL/dh_k, the quantity method 2 stores (None for method 1)."""
+
+    W: np.ndarray
+    U: np.ndarray
+    h0: np.ndarray
+    deltas: np.ndarray | None = None
+
+
+def linear_problem(T: int, *, B: int = 1, D: int = 2, H: int = 3, seed: int = 0, radius: float = 0.9
+                   ) -> LinearProblem:
+    """A random linear problem whose W has spectral norm ``radius`` (< 1 keeps h_t bounded for any T)."""
+    T, B, D, H = (positive_int(v, n) for v, n in ((T, "T"), (B, "B"), (D, "D"), (H, "H")))
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(H, H))
+    W *= radius / np.linalg.norm(W, 2)
+    return LinearProblem(W=W, U=rng.normal(size=(H, D)) / np.sqrt(D), xs=rng.normal(size=(T, B, D)),
+                         h0=rng.normal(size=(B, H)))
+
+
+def _check_problem(prob: LinearProblem) -> LinearProblem:
+    if not isinstance(prob, LinearProblem):
+        raise ValueError(f"expected a LinearProblem(W, U, xs, h0), got {type(prob).__name__}")
+    W = as_float_array(prob.W, "W", 2)
+    H = W.shape[0]
+    check_shape(W, "W", (H, H), "(H, H)")
+    U = as_float_array(prob.U, "U", 2)
+    if U.shape[0] != H:
+        raise ValueError(f"U must have shape (H, D) with H = {H}, got {U.shape}")
+    xs = as_float_array(prob.xs, "xs", 3)
+    if xs.shape[0] < 1 or xs.shape[2] != U.shape[1]:
+        raise ValueError(f"xs must have shape (T, B, D) with T >= 1 and D = {U.shape[1]}, got {xs.shape}")
+    h0 = as_float_array(prob.h0, "h0", 2)
+    check_shape(h0, "h0", (xs.shape[1], H), "(B, H)")
+    return LinearProblem(W, U, xs, h0)
+
+
+def linear_forward(prob: LinearProblem) -> np.ndarray:
+    """Eq. (eq-cost-linear): hs: (T+1, B, H) with hs[0] = h0 and hs[k] = W hs[k-1] + U x_k."""
+    W, U, xs, h0 = _check_problem(prob)
+    hs = np.empty((len(xs) + 1,) + h0.shape)
+    hs[0] = h0
+    for k in range(1, len(xs) + 1):
+        hs[k] = hs[k - 1] @ W.T + xs[k - 1] @ U.T
+    return hs
+
+
+def linear_loss(prob: LinearProblem) -> float:
+    """L = sum_{t=1..T} 1/2 ||h_t||^2 (summed over the batch too)."""
+    hs = linear_forward(prob)
+    return float(0.5 * np.sum(hs[1:] ** 2))
+
+
+@dataclass
+class StepJacobian:
+    """The step Jacobian dh_k/dh_{k-1} = W of the linear RNN, instrumented.
+
+    ``vjp(g, k, terms)`` returns g W (g: (B, H) = the gradient at h_k, a row vector per batch entry), i.e. the
+    gradient handed on to h_{k-1}, and records the product: ``calls`` counts them, ``visits`` logs
+    (t_first, t_last, k) = the loss terms whose gradient the product carries and the step it crosses.
+    """
+
+    W: np.ndarray
+    calls: int = 0
+    visits: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def vjp(self, g: np.ndarray, k: int, terms: tuple[int, int]) -> np.ndarray:
+        """One vector-Jacobian product through step k for the loss terms t_first..t_last (1-based)."""
+        self.calls += 1
+        self.visits.append((int(terms[0]), int(terms[1]), int(k)))
+        return g @ self.W
+
+
+def method1(prob: LinearProblem, *, per_parameter: bool = False) -> tuple[LinearGrads, StepJacobian]:
+    """"Method 1": every loss term l_t is back-propagated on its own, from h_t through h_{t-1}, ..., h_0.
+
+    At each visited step k the term's gradient dl_t/dh_k adds its local share to dW (h_{k-1}) and dU (x_k)
+    and is multiplied by the Jacobian once to reach h_{k-1}: t products for term t, T(T+1)/2 in all.
+    per_parameter=True repeats every path once for W and once for U (the crudest reading of the notes),
+    doubling the count. Returns the gradients and the instrumented Jacobian.
+    """
+    W, U, xs, h0 = _check_problem(prob)
+    hs = linear_forward(prob)
+    T = len(xs)
+    jac = StepJacobian(W)
+    dW, dU, dh0 = np.zeros_like(W), np.zeros_like(U), np.zeros_like(h0)
+    for wanted in (("W", "U"),) if not per_parameter else (("W",), ("U",)):
+        for t in range(1, T + 1):
+            g = hs[t].copy()                       # dl_t/dh_t = h_t
+            for k in range(t, 0, -1):
+                if "W" in wanted:
+                    dW += g.T @ hs[k - 1]
+                if "U" in wanted:
+                    dU += g.T @ xs[k - 1]
+                g = jac.vjp(g, k, (t, t))          # dl_t/dh_{k-1}
+            if "W" in wanted:
+                dh0 += g
+    return LinearGrads(dW, dU, dh0), jac
+
+
+def method2(prob: LinearProblem) -> tuple[LinearGrads, StepJacobian]:
+    """"Method 2" (BPTT, eq. eq-cost-recursion): one reverse sweep that stores dL/dh_k for every k.
+
+    dL/dh_T = h_T;  dL/dh_k = h_k + (dL/dh_{k+1}) W.  Each step costs one Jacobian product, T in all; the
+    stored deltas already hold the sum over every path, so dW and dU are sums of local terms.
+    """
+    W, U, xs, h0 = _check_problem(prob)
+    hs = linear_forward(prob)
+    T = len(xs)
+    jac = StepJacobian(W)
+    deltas = np.empty((T,) + h0.shape)
+    carried = np.zeros_like(h0)                    # (dL/dh_{k+1}) W, nothing beyond step T
+    for k in range(T, 0, -1):
+        deltas[k - 1] = hs[k] + carried            # dL/dh_k, stored once
+        carried = jac.vjp(deltas[k - 1], k, (k, T))
+    B, H = h0.shape
+    flat = deltas.reshape(T * B, H)
+    dW = flat.T @ hs[:-1].reshape(T * B, H)        # sum_k (dL/dh_k)^T h_{k-1}
+    dU = flat.T @ xs.reshape(T * B, -1)            # sum_k (dL/dh_k)^T x_k
+    return LinearGrads(dW, dU, carried, deltas), jac
+
+
+def count_products(T: int, method: str, *, per_parameter: bool = False) -> int:
+    """Run ``method`` ("method1" or "method2") on a small linear problem of length T and return how many
+    Jacobian products it made (measured by ``StepJacobian.calls``)."""
+    T = positive_int(T, "T")
+    prob = linear_problem(T, B=1, D=1, H=2)
+    if method == "method1":
+        return method1(prob, per_parameter=per_parameter)[1].calls
+    if method == "method2":
+        if per_parameter:
+            raise ValueError("per_parameter applies to method1 only")
+        return method2(prob)[1].calls
+    raise ValueError(f"method must be 'method1' or 'method2', got {method!r}")
+
+
+def visit_grid(visits: list[tuple[int, int, int]], T: int) -> np.ndarray:
+    """The (t, k) triangle as an array: grid[t-1, k-1] = the number (1, 2, ...) of the product that carried
+    loss term t across step k, NaN where no product did. visits: a ``StepJacobian.visits`` log. -> (T, T)."""
+    T = positive_int(T, "T")
+    grid = np.full((T, T), np.nan)
+    for i, (t_first, t_last, k) in enumerate(visits, start=1):
+        if not (1 <= k <= t_first <= t_last <= T):
+            raise ValueError(f"a visit must satisfy 1 <= k <= t_first <= t_last <= T = {T}, got {(t_first, t_last, k)}")
+        grid[t_first - 1:t_last, k - 1] = i
+    return grid
+
+
+def plot_visits(ax: Axes, visits: list[tuple[int, int, int]], T: int, *, title: str = "",
+                numbers: bool | None = None, colorbar: bool = True) -> AxesImage:
+    """Draw the (t, k) triangle a method visited: each cell coloured by the product that carried loss term t
+    across step k (dark = early, light = late); cells one product shares have one colour. Rows t (loss term),
+    columns k (step), both 1-based. numbers: write the product number in each cell (default: T <= 8)."""
+    grid = visit_grid(visits, T)
+    n = max(len(visits), 1)
+    im = ax.imshow(grid, cmap="viridis", vmin=1, vmax=max(n, 2), origin="upper", interpolation="nearest",
+                   extent=(0.5, T + 0.5, T + 0.5, 0.5))
+    ax.set_facecolor("#f4f4f4")
+    if T <= 24:
+        ax.set_xticks(np.arange(0.5, T + 1), minor=True)
+        ax.set_yticks(np.arange(0.5, T + 1), minor=True)
+        ax.grid(which="minor", color="white", lw=0.6)
+        ax.tick_params(which="minor", length=0)
+    if numbers if numbers is not None else T <= 8:
+        for t in range(1, T + 1):
+            for k in range(1, t + 1):
+                ax.text(k, t, f"{grid[t - 1, k - 1]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if grid[t - 1, k - 1] < 0.6 * n else "black")
+    ax.set_xlabel("step k the gradient crosses")
+    ax.set_ylabel("loss term t")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label="product number")
+    return im
+
+
+def draw_cost_frame(T: int, timing: dict[str, np.ndarray]) -> Figure:
+    """One frame of the chapter's widget for sequence length T: the (t, k) triangles that method 1 and
+    method 2 walk (replayed from the instrumented Jacobian's logs), their product counts and the measured
+    times, and the timing curves with T marked. timing: the dict of ``time_methods`` (keys "T", "naive",
+    "bptt"); it must contain T. Returns the Figure (the caller closes it)."""
+    T = positive_int(T, "T")
+    hits = np.flatnonzero(np.asarray(timing["T"]) == T)
+    if hits.size == 0:
+        raise ValueError(f"timing has no measurement for T = {T}; measured: {list(timing['T'])}")
+    i = int(hits[0])
+    prob = linear_problem(T, B=1, D=1, H=2)
+    runs = [("method 1", "naive", method1(prob)[1], "one product per cell,\nterm after term"),
+            ("method 2", "bptt", method2(prob)[1], "one product per column,\nsweep from k = T to 1")]
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.05]})
+    for ax, (name, m, jac, note) in zip(axes, runs):
+        plot_visits(ax, jac.visits, T, colorbar=False,
+                    title=f"{name}: {jac.calls} products\n{m}: {timing[m][i] * 1e3:.2f} ms")
+        ax.text(0.97, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
+    axes[1].set_ylabel("")
+    ax = axes[2]
+    for (name, m, _, _), color in zip(runs, ("#d62728", "#1f77b4")):
+        ax.loglog(timing["T"], np.asarray(timing[m]) * 1e3, ".-", color=color, lw=1, label=f"{m} ({name})")
+        ax.loglog([T], [timing[m][i] * 1e3], "o", color=color, ms=8)
+    ax.set(xlabel="T (steps)", ylabel="time per gradient (ms)", title=f"measured times, T = {T} marked")
+    ax.legend(fontsize=7.5, loc="upper left")
+    fig.subplots_adjust(wspace=0.38)
+    return fig
+
+
+# --------------------------------------------------------------------------- counting the library
+
+
+@dataclass
+class CallCounter:
+    """How many times a wrapped function was called."""
+
+    calls: int = 0
+
+
+@contextmanager
+def counting_step_back() -> Iterator[CallCounter]:
+    """Count calls of the library's local step rule ``bptt.backward.step_back`` inside the ``with`` block.
+
+    Every call is one product with the step Jacobian (da_s W). The original function is restored on exit,
+    also when the block raises.
+    """
+    original = _backward.step_back
+    counter = CallCounter()
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        counter.calls += 1
+        return original(*args, **kwargs)
+
+    _backward.step_back = counted
+    try:
+        yield counter
+    finally:
+        _backward.step_back = original
+
+
+# --------------------------------------------------------------------------- timing and memory
+
+
+def rnn_problem(T: int, *, B: int = 4, D: int = 4, H: int = 16, K: int = 5, seed: int = 0
+                ) -> tuple[RNNParams, np.ndarray, np.ndarray]:
+    """A random tanh-RNN problem for timing: params, xs: (T, B, D), ys: (T, B)."""
+    T, B, D, H, K = (positive_int(v, n) for v, n in ((T, "T"), (B, "B"), (D, "D"), (H, "H"), (K, "K")))
+    rng = np.random.default_rng(seed)
+    return RNNParams.random(D, H, K, seed=seed), rng.normal(size=(T, B, D)), rng.integers(0, K, (T, B))
+
+
+def median_time(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] = time.process_time,
+                min_sample: float = 0.01) -> float:
+    """Median seconds per call of ``fn()`` over ``repeats`` samples, after one untimed warm-up call.
+
+    Each sample times as many back-to-back calls as it takes to last at least ``min_sample`` seconds (as
+    ``timeit`` does), so short calls are not drowned in clock jitter. The default clock is the CPU time of
+    this process, so other programs sharing the machine do not inflate the measurement (pass
+    ``time.perf_counter`` for wall-clock time)."""
+    repeats = positive_int(repeats, "repeats")
+    if not (min_sample >= 0):
+        raise ValueError(f"min_sample must be a number >= 0 seconds, got {min_sample!r}")
+    t0 = clock()
+    fn()
+    first = clock() - t0
+    number = max(1, math.ceil(min_sample / first)) if first > 0 else 100
+    times = []
+    for _ in range(repeats):
+        t0 = clock()
+        for _ in range(number):
+            fn()
+        times.append((clock() - t0) / number)
+    return float(np.median(times))
+
+
+def time_methods(Ts: Any, *, methods: tuple[str, ...] = ("naive", "bptt"), repeats: int = 5,
+                 B: int = 4, D: int = 4, H: int = 16, K: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
+    """Median CPU seconds of ``loss_and_grads(method=m)`` for every T in ``Ts``. Returns {"T": (n,), m: (n,)}.
+    method "checkpoint" times ``loss_and_grads_checkpointed`` instead."""
+    Ts = [positive_int(int(T), "T") for T in np.atleast_1d(Ts)]
+    out: dict[str, list[float]] = {m: [] for m in methods}
+    for T in Ts:
+        params, xs, ys = rnn_problem(T, B=B, D=D, H=H, K=K, seed=seed)
+        for m in methods:
+            if m == "checkpoint":
+                fn = lambda: loss_and_grads_checkpointed(params, xs, ys)  # noqa: E731
+            else:
+                fn = lambda m=m: loss_and_grads(params, xs, ys, method=m)  # noqa: E731
+            out[m].append(median_time(fn, repeats))
+    return {"T": np.array(Ts), **{m: np.array(v) for m, v in out.items()}}
+
+
+def fit_loglog(x: Any, y: Any) -> tuple[float, float]:
+    """Least-squares line log y = p log x + log c (eq. eq-cost-fit). Returns (p, c): y ~ c x^p."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"x and y must be 1-d arrays of the same length >= 2, got {x.shape} and {y.shape}")
+    if np.any(x <= 0) or np.any(y <= 0) or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x and y must be finite and > 0 for a log-log fit")
+    if np.ptp(x) == 0:
+        raise ValueError("x must take at least two different values")
+    p, logc = np.polyfit(np.log(x), np.log(y), 1)
+    return float(p), float(np.exp(logc))
+
+
+def peak_bytes(fn: Callable[[], Any]) -> int:
+    """Peak bytes allocated (numpy arrays included) while ``fn()`` runs, measured with tracemalloc."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return int(peak - base)
+
+
+def memory_sweep(Ts: Any, *, methods: tuple[str, ...] = ("bptt", "checkpoint"), B: int = 8, D: int = 4,
+                 H: int = 32, K: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
+    """Peak bytes of one gradient computation for every T. Returns {"T": (n,), m: (n,)}."""
+    Ts = [positive_int(int(T), "T") for T in np.atleast_1d(Ts)]
+    out: dict[str, list[int]] = {m: [] for m in methods}
+    for T in Ts:
+        params, xs, ys = rnn_problem(T, B=B, D=D, H=H, K=K, seed=seed)
+        for m in methods:
+            if m == "checkpoint":
+                out[m].append(peak_bytes(lambda: loss_and_grads_checkpointed(params, xs, ys)))
+            else:
+                out[m].append(peak_bytes(lambda m=m: loss_and_grads(params, xs, ys, method=m)))
+    return {"T": np.array(Ts), **{m: np.array(v) for m, v in out.items()}}
+
+
+# --------------------------------------------------------------------------- checkpointing
+
+
+def loss_and_grads_checkpointed(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *,
+                                activation: str = "tanh", segment: int | None = None
+                                ) -> tuple[float, RNNParams]:
+    """Full BPTT with checkpoints (eq. eq-cost-checkpoint): the same loss and gradients as
+    ``loss_and_grads(method="bptt")`` while storing O(T/k + k) states instead of O(T).
+
+    xs: (T, B, D); ys: (T, B); h0: (B, H) or None. segment: k, the number of steps between checkpoints
+    (default ceil(sqrt(T)), which minimises T/k + k). The forward pass keeps only the state entering each
+    segment; the backward pass recomputes one segment's states from its checkpoint (one extra forward in
+    all), runs the reverse recursion over it and hands dL/dh at the segment's start to the segment before.
+    """
+    activation_grad(activation)
+    xs, h0 = check_inputs(params, xs, h0)
+    ys = check_labels(params, xs, ys)
+    T = xs.shape[0]
+    k = math.ceil(math.sqrt(T)) if segment is None else positive_int(segment, "segment")
+    fprime_of = activation_grad(activation)
+    starts = list(range(0, T, k))
+    checkpoints, total, h = [], 0.0, h0
+    for s in starts:                                   # forward: keep one state per segment
+        checkpoints.append(h)
+        hs = run_hidden(params, xs[s:s + k], h, activation)
+        total += float(step_losses(output_logits(params, hs), ys[s:s + k]).sum())
+        h = hs[-1].copy()                              # a copy: a view would keep all of hs alive
+    grads = params.map(np.zeros_like)
+    carry = np.zeros_like(h0)                          # dL/dh at the end of this segment from later steps
+    for s, h_in in zip(reversed(starts), reversed(checkpoints)):
+        seg_x = xs[s:s + k]
+        hs = run_hidden(params, seg_x, h_in, activation)   # recompute this segment's states
+        logits = output_logits(params, hs)
+        dO = logits_grad(logits, ys[s:s + k])
+        dH = dO @ params.V
+        dH[-1] += carry
+        dA = backward_full(dH, fprime_of(hs[1:]), params.W, np.ones(len(seg_x)))
+        carry = dA[0] @ params.W                       # dL/dh_in, handed to the previous segment
+        g = param_grads(params, seg_x, hs, dA, dO)
+        grads = RNNParams(*(a + b for a, b in zip(grads, g)))
+    return total, grads
+
+
+def stored_states(T: int, segment: int | None = None) -> int:
+    """How many (B, H) hidden states are alive at the peak: T + 1 for plain BPTT (segment=None), else the
+    ceil(T/k) checkpoints plus the k + 1 states of the segment being recomputed."""
+    T = positive_int(T, "T")
+    if segment is None:
+        return T + 1
+    k = positive_int(segment, "segment")
+    return math.ceil(T / k) + min(k, T) + 1
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+@checks.exercise("cost-1", hint="method 1 makes t products for loss term t; count them with cost.method1")
+def _check_cost_1(answer: Any) -> tuple[bool, str]:
+    return checks.close(answer, count_products(20, "method1"), what="number of products for T = 20")
+
+
+@checks.exercise("cost-2", hint="divide the two counts: T(T+1)/2 products against T products")
+def _check_cost_2(answer: Any) -> tuple[bool, str]:
+    ratio = count_products(200, "method1") / count_products(200, "method2")
+    return checks.close(answer, ratio, rtol=1e-9, what="predicted time ratio at T = 200")
+
+
+def exercise_problem() -> LinearProblem:
+    """The fixed linear problem of exercise cost-3: T = 6, B = 2, D = 2, H = 3."""
+    return linear_problem(6, B=2, D=2, H=3, seed=3)
+
+
+@checks.exercise("cost-3", hint="start from dL/dh_T = h_T and go back with dL/dh_k = h_k + (dL/dh_{k+1}) W; "
+                                "return an array of shape (T, B, H)")
+def _check_cost_3(answer: Any) -> tuple[bool, str]:
+    return checks.close(answer, method2(exercise_problem())[0].deltas, rtol=1e-9, what="stored dL/dh_k")
