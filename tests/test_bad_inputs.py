@@ -23,6 +23,7 @@ INPUT_CASES = [
     ("xs 4-d", dict(xs=XS[None]), "xs must have 3 dimensions"),
     ("xs wrong D", dict(xs=np.zeros((T, B, D + 1))), r"D = 3"),
     ("xs empty sequence", dict(xs=np.zeros((0, B, D)), ys=np.zeros((0, B), dtype=int)), "empty sequence"),
+    ("xs empty batch", dict(xs=np.zeros((T, 0, D)), ys=np.zeros((T, 0), dtype=int)), "empty batch"),
     ("xs NaN", dict(xs=_with(XS, (1, 0, 2), np.nan)), "xs contains NaN or inf"),
     ("xs inf", dict(xs=_with(XS, (0, 1, 0), -np.inf)), "xs contains NaN or inf"),
     ("xs strings", dict(xs=np.full((T, B, D), "a")), "xs must be a real numeric array"),

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import bptt
 from bptt import losses
-from conftest import PARAM_NAMES, activations, assert_grads_close, problems, random_problem
+from rnn_reference import PARAM_NAMES, activations, assert_grads_close, problems, random_problem
 
 torch.set_num_threads(1)
 

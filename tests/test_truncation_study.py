@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import bptt
 from bptt import truncation_study as ts
-from conftest import activations, problems, random_problem, torch_loss_and_grads
+from rnn_reference import activations, problems, random_problem, torch_loss_and_grads
 
 
 # --------------------------------------------------------------------------- pair contributions

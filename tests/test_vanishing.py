@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import bptt
 from bptt import vanishing
-from conftest import activations, problems, random_problem, seeds
+from rnn_reference import activations, problems, random_problem, seeds
 
 
 # --------------------------------------------------------------------------- scaling W

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import book_pages, chapter_pages
+from book_site import book_pages, chapter_pages
 
 WIDGET_TIMEOUT_MS = 30_000
 

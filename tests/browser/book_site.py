@@ -1,0 +1,29 @@
+"""What the browser tests and scripts/screenshot.py share: the pages of the book and how to start Chromium."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from toc_notebooks import toc_files  # noqa: E402
+
+CHROMIUM = os.environ.get("BPTT_CHROMIUM", "/usr/bin/chromium")
+# the flags verified in TOOLCHAIN.md: headless, no sandbox (root), and no network but loopback
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+def book_pages() -> list[str]:
+    """The pages of the book, in toc order, as paths relative to the HTML root (e.g. 'book/01_forward.html')."""
+    import yaml
+    return [f"{entry}.html" for entry in toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))]
+
+
+def chapter_pages() -> list[str]:
+    """The chapter pages (notebooks), which all carry at least one widget."""
+    return [p for p in book_pages() if (ROOT / p.replace(".html", ".ipynb")).exists()]
+
+
