@@ -30,7 +30,7 @@ test-unit: setup
 	$(BIN)/python -m pytest tests --ignore=tests/browser -q
 
 test-notebooks: setup
-	$(BIN)/python -m pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=300 -q $(NOTEBOOKS)
+	$(BIN)/python -m pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=300 -q --durations=0 $(NOTEBOOKS)
 
 build-strict: setup
 	$(BIN)/jupyter-book build . --all -W --keep-going

@@ -5,6 +5,8 @@ the O(T^2) path sum, truncation strategies, clipping, gradient-flow diagnostics,
 chapters use to draw figures and kernel-free widgets. Shapes: T steps, B batch, D inputs, H hidden, K classes.
 """
 from . import checks, demo, forward_exercises, plotting, widgets
+# chapter modules (the torch-based torch_rnn and charlm are imported by their chapter only)
+from . import cost, losses, lstm, paths, tasks, truncation_study, vanishing
 from .activations import DERIVATIVE_BOUND, activation_fn, activation_grad
 from .backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
 from .checks import Verdict, check

@@ -73,7 +73,7 @@ def test_page_loads_offline_with_math_and_images(visit, rel):
     v = visit(rel)
     page = v.page
     if page.locator(".math").count():
-        page.wait_for_selector("mjx-container", timeout=20_000)
+        page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         page.wait_for_function("() => !document.querySelector('.MathJax_Processing, mjx-container[jax] mjx-merror')",
                                timeout=20_000)
     if page.locator(".cell_output").count() and page.locator("script[type='application/vnd.jupyter.widget-state+json']").count():
@@ -96,23 +96,30 @@ def _visible_frame_bytes(page, box) -> bytes:
     return base64.b64decode(img.evaluate(IMG_BYTES_JS))
 
 
-def _move_first_control(page, box) -> str:
-    """Move the widget's first control one stop; returns what was done."""
-    handle = box.locator(".noUi-handle").first
-    if handle.count():
-        handle.focus()
+def _controls(box) -> list[tuple[str, object]]:
+    """The widget's controls, top to bottom: ("slider" | "buttons" | "dropdown", locator)."""
+    found = []
+    for kind, selector in (("slider", ".widget-slider"), ("buttons", ".widget-toggle-buttons"),
+                           ("dropdown", ".widget-dropdown")):
+        loc = box.locator(selector)
+        for i in range(loc.count()):
+            el = loc.nth(i)
+            found.append((el.bounding_box()["y"], kind, el))
+    return [(kind, el) for _, kind, el in sorted(found, key=lambda f: f[0])]
+
+
+def _move(page, kind: str, control) -> None:
+    """Move one control one stop, the way a reader would."""
+    if kind == "slider":
+        control.locator(".noUi-handle").first.focus()
         page.keyboard.press("ArrowRight")
-        return "slider →"
-    buttons = box.locator(".widget-toggle-buttons button")
-    if buttons.count() > 1:
-        buttons.nth(1).click()
-        return "second toggle button"
-    select = box.locator("select").first
-    if select.count():
+    elif kind == "buttons":
+        control.locator("button:not(.mod-active)").first.click()
+    else:
+        select = control.locator("select")
         values = select.evaluate("s => Array.from(s.options).map(o => o.value)")
-        select.select_option(values[1])
-        return "dropdown second option"
-    raise AssertionError("the widget has no slider, toggle buttons or dropdown")
+        current = select.evaluate("s => s.value")
+        select.select_option(next(v for v in values if v != current))
 
 
 @pytest.mark.parametrize("rel", chapter_pages())
@@ -123,10 +130,14 @@ def test_widget_changes_when_control_moves(visit, rel):
     box.scroll_into_view_if_needed()
     before = _visible_frame_bytes(page, box)
     assert before[:8] == b"\x89PNG\r\n\x1a\n", f"{rel}: the widget frame is not a PNG"
-    action = _move_first_control(page, box)
-    page.wait_for_timeout(400)
-    after = _visible_frame_bytes(page, box)
-    assert after != before, f"{rel}: the widget picture did not change after moving its control ({action})"
+    controls = _controls(box)
+    assert controls, f"{rel}: the widget has no slider, toggle buttons or dropdown"
+    for kind, control in controls:  # some controls only matter for some settings of the others
+        _move(page, kind, control)
+        page.wait_for_timeout(400)
+        if _visible_frame_bytes(page, box) != before:
+            return
+    pytest.fail(f"{rel}: the widget picture did not change when any of its {len(controls)} controls moved")
 
 
 def test_built_pages_reference_nothing_external(html_root: Path):

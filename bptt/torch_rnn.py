@@ -1,0 +1,244 @@
+"""The library's RNN rebuilt with PyTorch, so that autograd can be checked against ``bptt.loss_and_grads``.
+
+``TorchRNN`` holds the same five parameters as ``bptt.RNNParams`` (Goodfellow eqs. 10.8-10.11):
+a_t = U x_t + W h_{t-1} + b, h_t = f(a_t), o_t = V h_t + c. Its ``unroll`` is an explicit loop over time
+in which truncation is a change to the *graph*, never to the values:
+
+* detach every k:  ``h = h.detach()`` on the state entering step t when t is a positive multiple of k;
+* randomized:      ``h = xi[t] * h + (1 - xi[t]) * h.detach()`` on the state entering step t >= 1 (the
+                   value is unchanged, the gradient flowing back into it is multiplied by xi[t]);
+* window k:        L_t is recomputed from the detached state entering step t-k+1, so it sends gradient only
+                   to steps t-k+1 .. t.
+
+Steps are 0-based as in the library: xs[t] is step t, hs[t] the state entering it, hs[t+1] its output.
+Besides the model: the graph inspection used in the chapter (``graph_stats``), per-step gradient norms by
+``retain_grad`` (``state_gradient_norms``, ``gradient_map``), and the chapter's exercise checkers.
+This module and ``bptt.charlm`` are the only ones in the library that import torch.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import checks
+from ._validate import ACTIVATIONS, METHODS, choice, positive_int, probability
+from .params import RNNParams
+from .rnn import check_inputs, check_labels
+from .truncation import draw_xi, lookback_mask
+
+_ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
+PARAM_NAMES = ("U", "W", "V", "b", "c")
+
+
+class TorchRNN(nn.Module):
+    """h_t = f(U x_t + W h_{t-1} + b), o_t = V h_t + c as a torch module (parameters U (H, D), W (H, H),
+    V (K, H), b (H,), c (K,), named and shaped exactly as in ``bptt.RNNParams``)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, *, activation: str = "tanh",
+                 dtype: torch.dtype = torch.float64, seed: int = 0, scale: float | None = None) -> None:
+        super().__init__()
+        p = RNNParams.random(n_in, n_hidden, n_out, seed=seed, scale=scale)
+        self.activation = choice(activation, "activation", ACTIVATIONS)
+        for name in PARAM_NAMES:
+            setattr(self, name, nn.Parameter(torch.as_tensor(getattr(p, name), dtype=dtype)))
+
+    @classmethod
+    def from_params(cls, params: RNNParams, *, activation: str = "tanh",
+                    dtype: torch.dtype = torch.float64) -> "TorchRNN":
+        """A module whose parameters are copies of ``params`` (float64 by default, so it matches to round-off)."""
+        if not isinstance(params, RNNParams):
+            raise ValueError(f"params must be a bptt.RNNParams, got {type(params).__name__}")
+        model = cls(params.n_in, params.n_hidden, params.n_out, activation=activation, dtype=dtype)
+        with torch.no_grad():
+            for name in PARAM_NAMES:
+                getattr(model, name).copy_(torch.as_tensor(getattr(params, name), dtype=dtype))
+        return model
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.W.dtype
+
+    @property
+    def n_hidden(self) -> int:
+        return self.W.shape[0]
+
+    def to_params(self) -> RNNParams:
+        """The current parameter values as a float64 ``RNNParams``."""
+        return RNNParams(*(getattr(self, n).detach().double().cpu().numpy() for n in PARAM_NAMES))
+
+    def grads(self) -> RNNParams:
+        """The ``.grad`` of each parameter as an ``RNNParams`` (zeros where no gradient arrived)."""
+        return RNNParams(*((getattr(self, n).grad if getattr(self, n).grad is not None
+                            else torch.zeros_like(getattr(self, n))).detach().double().cpu().numpy()
+                           for n in PARAM_NAMES))
+
+    def unroll(self, xs: torch.Tensor, h0: torch.Tensor | None = None, *, detach_every: int | None = None,
+               xi: Sequence[float] | np.ndarray | None = None, t0: int = 0
+               ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Run the recurrence over xs: (T, B, D), starting from h0: (B, H) (zeros if None).
+
+        detach_every / xi modify the graph of the state entering each step (see the module docstring);
+        t0 is the absolute index of xs[0], so a slice of a longer sequence gets the same modifications.
+        xi is indexed by absolute step. Returns (hs, logits): hs is a list of T+1 tensors (B, H) whose
+        hs[t+1] is the graph node computed at step t (``retain_grad`` on them shows where gradient
+        arrives), and logits: (T, B, K) with logits[t] = V hs[t+1] + c.
+        """
+        if xs.ndim != 3 or xs.shape[-1] != self.U.shape[1]:
+            raise ValueError(f"xs must have shape (T, B, D) with D = {self.U.shape[1]}, got {tuple(xs.shape)}")
+        T, B, _ = xs.shape
+        f = _ACT[self.activation]
+        pre = xs @ self.U.T + self.b        # the input projections of all steps at once
+        h = torch.zeros(B, self.n_hidden, dtype=xs.dtype, device=xs.device) if h0 is None else h0
+        hs = [h]
+        for s in range(T):
+            t = t0 + s
+            if s > 0 and detach_every is not None and t % detach_every == 0:
+                h = h.detach()
+            if s > 0 and xi is not None and t > 0:
+                x_t = float(xi[t])
+                if x_t == 0.0:
+                    h = h.detach()
+                elif x_t != 1.0:
+                    h = x_t * h + (1.0 - x_t) * h.detach()
+            h = f(pre[s] + h @ self.W.T)
+            hs.append(h)
+        logits = torch.stack(hs[1:]) @ self.V.T + self.c
+        return hs, logits
+
+
+def sequence_loss(logits: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """L = sum_t mean_b CE(softmax(o_t), y_t), the library's loss. logits: (T, B, K), ys: (T, B) long."""
+    T, B, K = logits.shape
+    return F.cross_entropy(logits.reshape(T * B, K), ys.reshape(T * B), reduction="sum") / B
+
+
+def _as_tensor(a: Any, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype)
+
+
+def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
+                   method: str = "bptt", window: int | None = None, detach_every: int | None = None,
+                   keep_prob: float | None = None, rng: Any = None) -> tuple[float, RNNParams]:
+    """``bptt.loss_and_grads`` by torch.autograd in float64, with the same signature and semantics.
+
+    xs: (T, B, D), ys: (T, B) int in [0, K), h0: (B, H) or None. method "bptt" and "naive" build the same
+    graph (autograd has one way to sum the paths); "randomized" draws xi = ``bptt.draw_xi(T, keep_prob, rng)``,
+    the draws the library makes from the same rng. Returns (loss, grads as RNNParams).
+    """
+    method = choice(method, "method", METHODS)
+    xs_np, h0_np = check_inputs(params, xs, h0)
+    ys_np = check_labels(params, xs_np, ys)
+    T = xs_np.shape[0]
+    if window is not None:
+        window = positive_int(window, "window")
+    if detach_every is not None:
+        detach_every = positive_int(detach_every, "detach_every")
+    xi = None
+    if method == "randomized":
+        if keep_prob is None:
+            raise ValueError("method='randomized' needs keep_prob, a number in (0, 1]")
+        xi = draw_xi(T, keep_prob, rng)
+    elif keep_prob is not None:
+        probability(keep_prob, "keep_prob")
+    model = TorchRNN.from_params(params, activation=activation)
+    x, y, h_init = _as_tensor(xs_np), torch.as_tensor(ys_np, dtype=torch.long), _as_tensor(h0_np)
+    hs, logits = model.unroll(x, h_init, detach_every=detach_every, xi=xi)
+    loss = sequence_loss(logits, y)
+    if window is None or window >= T:
+        loss.backward()
+    else:
+        B = x.shape[1]
+        for t in range(T):          # L_t from the detached state entering step t-window+1
+            start = max(0, t - window + 1)
+            _, lg = model.unroll(x[start:t + 1], hs[start].detach(), detach_every=detach_every, xi=xi, t0=start)
+            (F.cross_entropy(lg[-1], y[t], reduction="sum") / B).backward()
+    return float(loss.detach()), model.grads()
+
+
+# --------------------------------------------------------------------------- looking at the graph
+@dataclass(frozen=True)
+class GraphStats:
+    """What ``loss.backward()`` would walk: the nodes reachable through ``grad_fn.next_functions``."""
+
+    n_nodes: int          # distinct backward nodes
+    depth: int            # nodes on the longest path from the loss to a leaf
+    steps: int            # activation nodes (one per time step the loss reaches), e.g. TanhBackward0
+    kinds: dict[str, int]  # node type name -> count
+
+
+def graph_stats(tensor: torch.Tensor, step_node: str = "TanhBackward0") -> GraphStats:
+    """Walk the autograd graph below ``tensor`` (iteratively, so long graphs are fine). ``step_node`` is the
+    node type counted as one time step (the activation's backward)."""
+    if not isinstance(tensor, torch.Tensor) or tensor.grad_fn is None:
+        raise ValueError("graph_stats needs a tensor with a grad_fn (the output of a computation that requires grad)")
+    root = tensor.grad_fn
+    depth: dict[Any, int] = {}
+    kinds: Counter[str] = Counter()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:                      # post-order DFS: a node's depth is known after its children's
+        node, expanded = stack.pop()
+        if node in depth:
+            continue
+        children = [n for n, _ in node.next_functions if n is not None]
+        if expanded:
+            depth[node] = 1 + max((depth[c] for c in children), default=0)
+            kinds[type(node).__name__] += 1
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if c not in depth)
+    return GraphStats(n_nodes=len(depth), depth=depth[root], steps=kinds.get(step_node, 0), kinds=dict(kinds))
+
+
+def state_gradient_norms(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, term: int | None = None,
+                         activation: str = "tanh", detach_every: int | None = None,
+                         xi: np.ndarray | None = None) -> np.ndarray:
+    """||dL/dhs[k+1]|| for k = 0 .. T-1 by ``retain_grad`` on every state: (T,). L is the loss term L_term
+    (0-based) or, if term is None, the total loss. A step the gradient never reaches has norm 0."""
+    xs_np, h0_np = check_inputs(params, xs, h0)
+    ys_np = check_labels(params, xs_np, ys)
+    T = xs_np.shape[0]
+    if term is not None and not (isinstance(term, (int, np.integer)) and 0 <= term < T):
+        raise ValueError(f"term must be an integer step in [0, T) = [0, {T}) or None, got {term!r}")
+    model = TorchRNN.from_params(params, activation=activation)
+    hs, logits = model.unroll(_as_tensor(xs_np), _as_tensor(h0_np), detach_every=detach_every, xi=xi)
+    for h in hs[1:]:
+        h.retain_grad()
+    y = torch.as_tensor(ys_np, dtype=torch.long)
+    L = sequence_loss(logits, y) if term is None else sequence_loss(logits[term:term + 1], y[term:term + 1])
+    L.backward()
+    return np.array([0.0 if h.grad is None else float(torch.linalg.norm(h.grad)) for h in hs[1:]])
+
+
+def gradient_map(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
+                 detach_every: int | None = None, xi: np.ndarray | None = None) -> np.ndarray:
+    """G: (T, T) with G[t, k] = ||dL_t/dhs[k+1]||, one backward pass per loss term; the torch counterpart
+    of ``bptt.gradient_norms``."""
+    T = np.shape(xs)[0]
+    return np.stack([state_gradient_norms(params, xs, ys, h0, term=t, activation=activation,
+                                          detach_every=detach_every, xi=xi) for t in range(T)])
+
+
+def reached_steps(T: int, term: int, detach_every: int | None = None) -> list[int]:
+    """The 0-based steps whose state L_term sends gradient to when detaching every ``detach_every`` steps."""
+    T = positive_int(T, "T")
+    if not (isinstance(term, (int, np.integer)) and 0 <= term < T):
+        raise ValueError(f"term must be an integer in [0, T) = [0, {T}), got {term!r}")
+    return [int(k) for k in np.flatnonzero(lookback_mask(T, detach_every=detach_every)[term])]
+
+
+# --------------------------------------------------------------------------- exercises
+@checks.exercise("pytorch-1", hint="the state entering step t is detached when t is 4 or 8; L_7 can reach back "
+                                   "to the most recent such step and no further")
+def _check_reached(answer: Any) -> tuple[bool, str]:
+    expected = reached_steps(10, 7, detach_every=4)
+    got = sorted({int(a) for a in np.asarray(list(answer)).ravel()})
+    if got == expected:
+        return True, f"L_7 sends gradient to steps {expected} and to none before them"
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    return False, f"you listed {got}; missing {missing}, should not be there {extra}"
