@@ -17,11 +17,11 @@ def doubling_example(n: int) -> tuple[RNNParams, np.ndarray]:
     return RNNParams(U=eye, W=2 * eye, V=eye, b=np.zeros(n), c=np.zeros(n)), eye[:, None, :]
 
 
-@exercise("forward-1", hint="run bptt.forward on doubling_example(6) with activation='identity' and read logits[4, 0]")
+@exercise("forward-1", hint="run bptt.forward on doubling_example(6) with activation='identity' and read logits[4, 0] (code step 4 is the fifth step)")
 def _check_doubling(answer: Any) -> tuple[bool, str]:
     params, xs = doubling_example(6)
     _, logits = forward(params, xs, activation="identity")
-    return close(answer, logits[4, 0], what="output o_4")
+    return close(answer, logits[4, 0], what="output at code step 4 (o_5 in 1-based maths)")
 
 
 @exercise("forward-2", hint="count the entries of U (H×D), W (H×H), V (K×H), b (H) and c (K)")
@@ -31,7 +31,7 @@ def _check_param_count(answer: Any) -> tuple[bool, str]:
     return close(answer, sum(a.size for a in p.arrays()), what="number of parameters")
 
 
-@exercise("forward-3", hint="with W = rho * Q for an orthogonal Q, ||h_t|| = rho^t ||h_0|| when f is the identity")
+@exercise("forward-3", hint="with W = rho * Q for an orthogonal Q and f the identity, each step multiplies ||h|| by exactly rho")
 def _check_steps_to_million(answer: Any) -> tuple[bool, str]:
     rho, target = 1.5, 1e6
     steps = int(np.ceil(np.log(target) / np.log(rho)))
