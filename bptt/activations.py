@@ -18,6 +18,27 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _one_minus_square(h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    d = np.square(h, out=out)
+    return np.subtract(1.0, d, out=d)
+
+
+def _sigmoid_grad(h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    d = np.subtract(1.0, h, out=out)
+    return np.multiply(d, h, out=d)
+
+
+def _relu_grad(h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.greater(h, 0.0, out=np.empty_like(h) if out is None else out, casting="unsafe")
+
+
+def _identity_grad(h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        return np.ones_like(h)
+    out.fill(1.0)
+    return out
+
+
 FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "sigmoid": _sigmoid,
@@ -33,11 +54,11 @@ IN_PLACE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda a: a,
 }
 
-DERIVATIVE_FROM_OUTPUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "tanh": lambda h: 1.0 - h * h,
-    "sigmoid": lambda h: h * (1.0 - h),
-    "relu": lambda h: (h > 0.0).astype(h.dtype),
-    "identity": lambda h: np.ones_like(h),
+DERIVATIVE_FROM_OUTPUT: dict[str, Callable[..., np.ndarray]] = {
+    "tanh": _one_minus_square,
+    "sigmoid": _sigmoid_grad,
+    "relu": _relu_grad,
+    "identity": _identity_grad,
 }
 
 #: sup |f'|: the gamma of Pascanu, Mikolov & Bengio (2013) in the vanishing-gradient bound.
@@ -49,6 +70,6 @@ def activation_fn(name: str) -> Callable[[np.ndarray], np.ndarray]:
     return FORWARD[choice(name, "activation", ACTIVATIONS)]
 
 
-def activation_grad(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """h -> f'(a) for ``name`` in ACTIVATIONS (h = f(a))."""
+def activation_grad(name: str) -> Callable[..., np.ndarray]:
+    """(h, out=None) -> f'(a) for ``name`` in ACTIVATIONS (h = f(a)); ``out`` receives it if given."""
     return DERIVATIVE_FROM_OUTPUT[choice(name, "activation", ACTIVATIONS)]

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from ._scratch import scratch
 from ._validate import METHODS, choice, positive_int, probability
 from .activations import activation_grad
 from .params import RNNParams
-from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, step_losses
+from .rnn import check_inputs, check_labels, losses_and_logits_grad, output_logits, run_hidden
 from .truncation import carry_multipliers, draw_xi
 
 
@@ -35,11 +36,13 @@ def param_grads(params: RNNParams, xs: np.ndarray, hs: np.ndarray, dA: np.ndarra
                      V=dO2.T @ hs[1:].reshape(T * B, H), b=dA2.sum(0), c=dO2.sum(0))
 
 
-def backward_full(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.ndarray) -> np.ndarray:
+def backward_full(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.ndarray, *,
+                  in_place: bool = False) -> np.ndarray:
     """O(T) BPTT: dL/dh_s = dH[s] + m[s+1] (dL/da_{s+1}) W  (eq. 10.21), one reverse sweep.
-    dH: (T, B, H) = direct dL_s/dh_s, fprime: (T, B, H), mult: (T,). Returns dA: (T, B, H)."""
+    dH: (T, B, H) = direct dL_s/dh_s, fprime: (T, B, H), mult: (T,). Returns dA: (T, B, H)
+    (written over dH when ``in_place``, which saves a copy of T*B*H numbers)."""
     T = dH.shape[0]
-    dA = dH.copy()                 # dA[s] starts as the direct term dL_s/dh_s
+    dA = dH if in_place else dH.copy()   # dA[s] starts as the direct term dL_s/dh_s
     for s in range(T - 1, -1, -1):
         _, back = step_back(dA[s], fprime[s], W, out=dA[s])
         if s > 0:
@@ -83,6 +86,24 @@ def backward_naive(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.n
     return dA
 
 
+def truncation_options(T: int, method: str, window: Any, detach_every: Any, keep_prob: Any, rng: Any
+                       ) -> tuple[int | None, int | None, np.ndarray | None]:
+    """Check the truncation arguments of ``loss_and_grads`` and draw the randomized factors.
+    Returns (window, detach_every, xi) with xi: (T,) from ``draw_xi`` for method "randomized", else None."""
+    if window is not None:
+        window = positive_int(window, "window")
+    if detach_every is not None:
+        detach_every = positive_int(detach_every, "detach_every")
+    xi = None
+    if method == "randomized":
+        if keep_prob is None:
+            raise ValueError("method='randomized' needs keep_prob, a number in (0, 1]")
+        xi = draw_xi(T, keep_prob, rng)
+    elif keep_prob is not None:
+        probability(keep_prob, "keep_prob")
+    return window, detach_every, xi
+
+
 def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
                    method: str = "bptt", window: int | None = None, detach_every: int | None = None,
                    keep_prob: float | None = None, rng: Any = None) -> tuple[float, RNNParams]:
@@ -100,28 +121,20 @@ def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activ
     xs, h0 = check_inputs(params, xs, h0)
     ys = check_labels(params, xs, ys)
     T = xs.shape[0]
-    if window is not None:
-        window = positive_int(window, "window")
-    if detach_every is not None:
-        detach_every = positive_int(detach_every, "detach_every")
-    xi = None
-    if method == "randomized":
-        if keep_prob is None:
-            raise ValueError("method='randomized' needs keep_prob, a number in (0, 1]")
-        xi = draw_xi(T, keep_prob, rng)
-    elif keep_prob is not None:
-        probability(keep_prob, "keep_prob")
+    window, detach_every, xi = truncation_options(T, method, window, detach_every, keep_prob, rng)
     mult = carry_multipliers(T, detach_every=detach_every, xi=xi)
 
-    hs = run_hidden(params, xs, h0, activation)
-    logits = output_logits(params, hs)
-    dO = logits_grad(logits, ys)
-    dH = dO @ params.V                       # direct dL_t/dh_t = V^T dL/do_t  (eq. 10.19)
-    fprime = activation_grad(activation)(hs[1:])
+    B, H, K = xs.shape[1], params.n_hidden, params.n_out
+    hs = run_hidden(params, xs, h0, activation, out=scratch("hs", (T + 1, B, H)))
+    losses, dO = losses_and_logits_grad(output_logits(params, hs, out=scratch("dO", (T, B, K))), ys,
+                                        in_place=True)
+    dH = scratch("dH", (T, B, H))            # direct dL_t/dh_t = V^T dL/do_t  (eq. 10.19)
+    np.matmul(dO.reshape(T * B, K), params.V, out=dH.reshape(T * B, H))
+    fprime = activation_grad(activation)(hs[1:], out=scratch("fprime", (T, B, H)))
     if method == "naive":
         dA = backward_naive(dH, fprime, params.W, mult, window)
     elif window is not None and window < T:
         dA = backward_per_term(dH, fprime, params.W, mult, window)
     else:
-        dA = backward_full(dH, fprime, params.W, mult)
-    return float(step_losses(logits, ys).sum()), param_grads(params, xs, hs, dA, dO)
+        dA = backward_full(dH, fprime, params.W, mult, in_place=True)
+    return float(losses.sum()), param_grads(params, xs, hs, dA, dO)

@@ -42,15 +42,17 @@ def check_labels(params: RNNParams, xs: np.ndarray, ys: Any) -> np.ndarray:
     return as_labels(ys, T, B, params.n_out)
 
 
-def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: str) -> np.ndarray:
-    """The recurrence alone, for already-checked inputs. Returns hs: (T+1, B, H), hs[0] = h0."""
+def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: str,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """The recurrence alone, for already-checked inputs. Returns hs: (T+1, B, H), hs[0] = h0
+    (written into ``out`` if given)."""
     activation_fn(activation)
     f_in_place = IN_PLACE[activation]
     T, B, _ = xs.shape
-    hs = np.empty((T + 1, B, params.n_hidden))
+    hs = np.empty((T + 1, B, params.n_hidden)) if out is None else out
     hs[0] = h0
     # the input projections U x_t + b of all steps in one product; only the W-chain is sequential
-    hs[1:] = (xs.reshape(T * B, -1) @ params.U.T).reshape(T, B, -1)
+    np.matmul(xs.reshape(T * B, -1), params.U.T, out=hs[1:].reshape(T * B, -1))
     hs[1:] += params.b
     WT = np.ascontiguousarray(params.W.T)
     for t in range(T):
@@ -60,10 +62,13 @@ def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: st
     return hs
 
 
-def output_logits(params: RNNParams, hs: np.ndarray) -> np.ndarray:
-    """o_t = V h_t + c for every step at once. hs: (T+1, B, H) -> logits: (T, B, K)."""
+def output_logits(params: RNNParams, hs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """o_t = V h_t + c for every step at once. hs: (T+1, B, H) -> logits: (T, B, K) (into ``out``)."""
     T1, B, H = hs.shape
-    return (hs[1:].reshape(-1, H) @ params.V.T).reshape(T1 - 1, B, -1) + params.c
+    logits = np.empty((T1 - 1, B, params.n_out)) if out is None else out
+    np.matmul(hs[1:].reshape(-1, H), params.V.T, out=logits.reshape(-1, params.n_out))
+    logits += params.c
+    return logits
 
 
 def forward(params: RNNParams, xs: Any, h0: Any = None, *, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
@@ -97,12 +102,26 @@ def step_losses(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return -picked.mean(axis=1)
 
 
+def losses_and_logits_grad(logits: np.ndarray, ys: np.ndarray, *, in_place: bool = False
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step losses L_t (T,) and dL/do_t = (softmax(o_t) - onehot(y_t)) / B (T, B, K), eq. (10.18)
+    with the batch mean, from one stable log-sum-exp pass over logits: (T, B, K) and ys: (T, B).
+    ``in_place``: the gradient is written over ``logits``."""
+    B = logits.shape[1]
+    idx = ys[..., None]
+    g = np.subtract(logits, logits.max(axis=-1, keepdims=True), out=logits if in_place else None)
+    picked = np.take_along_axis(g, idx, axis=-1)[..., 0]
+    np.exp(g, out=g)
+    total = g.sum(axis=-1, keepdims=True)                   # in [1, K]: no overflow, no log(0)
+    losses = (np.log(total[..., 0]) - picked).mean(axis=1)
+    g *= 1.0 / (total * B)                                  # softmax / B
+    np.put_along_axis(g, idx, np.take_along_axis(g, idx, axis=-1) - 1.0 / B, axis=-1)
+    return losses, g
+
+
 def logits_grad(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """dL/do_t = (softmax(o_t) - onehot(y_t)) / B for every step: (T, B, K). Eq. (10.18), batch-mean."""
-    g = softmax(logits)
-    T, B, _ = logits.shape
-    np.put_along_axis(g, ys[..., None], np.take_along_axis(g, ys[..., None], axis=-1) - 1.0, axis=-1)
-    return g / B
+    return losses_and_logits_grad(logits, ys)[1]
 
 
 def loss(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh") -> float:

@@ -27,10 +27,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
-from ._validate import ACTIVATIONS, METHODS, choice, positive_int, probability
+from ._validate import ACTIVATIONS, METHODS, choice, positive_int
+from .backward import truncation_options
 from .params import RNNParams
 from .rnn import check_inputs, check_labels
-from .truncation import draw_xi, lookback_mask
+from .truncation import lookback_mask
 
 _ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
 PARAM_NAMES = ("U", "W", "V", "b", "c")
@@ -135,17 +136,7 @@ def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activ
     xs_np, h0_np = check_inputs(params, xs, h0)
     ys_np = check_labels(params, xs_np, ys)
     T = xs_np.shape[0]
-    if window is not None:
-        window = positive_int(window, "window")
-    if detach_every is not None:
-        detach_every = positive_int(detach_every, "detach_every")
-    xi = None
-    if method == "randomized":
-        if keep_prob is None:
-            raise ValueError("method='randomized' needs keep_prob, a number in (0, 1]")
-        xi = draw_xi(T, keep_prob, rng)
-    elif keep_prob is not None:
-        probability(keep_prob, "keep_prob")
+    window, detach_every, xi = truncation_options(T, method, window, detach_every, keep_prob, rng)
     model = TorchRNN.from_params(params, activation=activation)
     x, y, h_init = _as_tensor(xs_np), torch.as_tensor(ys_np, dtype=torch.long), _as_tensor(h0_np)
     hs, logits = model.unroll(x, h_init, detach_every=detach_every, xi=xi)

@@ -143,14 +143,19 @@ def torch_gradient_norms(params, xs, ys, h0=None, activation="tanh"):
         h.retain_grad()
         states.append(h)  # states[k] is hs[k + 1]
         terms.append(F.cross_entropy(h @ P["V"].T + P["c"], y[t]))
-    G = np.zeros((T, T))
+    return per_term_grad_norms(terms, states)
+
+
+def per_term_grad_norms(terms: list, states: list) -> np.ndarray:
+    """G[t, k] = ||d terms[t] / d states[k]|| by one autograd backward per loss term (states retain_grad)."""
+    T = len(terms)
+    G = np.zeros((T, len(states)))
     for t in range(T):
         for s in states:
             s.grad = None
         terms[t].backward(retain_graph=True)
-        for k in range(T):
-            g = states[k].grad
-            G[t, k] = 0.0 if g is None else float(torch.linalg.norm(g))
+        for k, s in enumerate(states):
+            G[t, k] = 0.0 if s.grad is None else float(torch.linalg.norm(s.grad))
     return G
 
 
