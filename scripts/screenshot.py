@@ -1,8 +1,9 @@
 """Screenshot a built page and its first widget before and after moving the widget's first control.
 
-Usage: python scripts/screenshot.py _build/html/book/01_forward.html OUT_PREFIX [--widget N] [--full]
+Usage: python scripts/screenshot.py _build/html/book/01_forward.html OUT_PREFIX [--widget N] [--control N]
+       [--presses N] [--full]
 Writes OUT_PREFIX-page.png (the viewport, or the full page with --full), OUT_PREFIX-before.png and
-OUT_PREFIX-after.png (the widget). Uses Debian's Chromium with the network off, like tests/browser.
+OUT_PREFIX-after.png (the widget, before and after moving one of its controls). Uses Debian's Chromium with the network off, like tests/browser.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
-from book_site import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from book_site import CHROMIUM, CHROMIUM_ARGS, move_control, widget_controls  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 
@@ -21,6 +22,7 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--widget", type=int, default=0, help="which widget on the page (0 = first)")
     ap.add_argument("--full", action="store_true", help="screenshot the full page, not the viewport")
+    ap.add_argument("--control", type=int, default=0, help="which control of the widget to move (0 = top)")
     ap.add_argument("--presses", type=int, default=1, help="how many steps to move the control")
     args = ap.parse_args()
     with sync_playwright() as pw:
@@ -33,13 +35,9 @@ def main() -> None:
         box = page.locator(".widget-subarea").filter(has=page.locator("img.widget-image")).nth(args.widget)
         box.scroll_into_view_if_needed()
         box.screenshot(path=f"{args.out}-before.png")
-        handle = box.locator(".noUi-handle").first
-        if handle.count():
-            handle.focus()
-            for _ in range(args.presses):
-                page.keyboard.press("ArrowRight")
-        else:
-            box.locator(".widget-toggle-buttons button, select").nth(1).click()
+        kind, control = widget_controls(box)[args.control]
+        for _ in range(args.presses):
+            move_control(page, kind, control)
         page.wait_for_timeout(500)
         box.screenshot(path=f"{args.out}-after.png")
         browser.close()

@@ -27,3 +27,29 @@ def chapter_pages() -> list[str]:
     return [p for p in book_pages() if (ROOT / p.replace(".html", ".ipynb")).exists()]
 
 
+def widget_controls(box) -> list[tuple[str, object]]:
+    """The widget's controls, top to bottom: ("slider" | "buttons" | "dropdown", locator)."""
+    found = []
+    for kind, selector in (("slider", ".widget-slider"), ("buttons", ".widget-toggle-buttons"),
+                           ("dropdown", ".widget-dropdown")):
+        loc = box.locator(selector)
+        for i in range(loc.count()):
+            el = loc.nth(i)
+            found.append((el.bounding_box()["y"], kind, el))
+    return [(kind, el) for _, kind, el in sorted(found, key=lambda f: f[0])]
+
+
+def move_control(page, kind: str, control) -> None:
+    """Move one control one stop, the way a reader would."""
+    if kind == "slider":
+        control.locator(".noUi-handle").first.focus()
+        page.keyboard.press("ArrowRight")
+    elif kind == "buttons":
+        buttons = control.locator("button")
+        active = [i for i in range(buttons.count()) if "mod-active" in (buttons.nth(i).get_attribute("class") or "")]
+        buttons.nth(((active[0] if active else -1) + 1) % buttons.count()).click()   # the next button
+    else:
+        select = control.locator("select")
+        values = select.evaluate("s => Array.from(s.options).map(o => o.value)")
+        current = select.evaluate("s => s.selectedIndex")
+        select.select_option(values[(current + 1) % len(values)])   # the next option, as a reader would

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from book_site import book_pages, chapter_pages
+from book_site import book_pages, chapter_pages, move_control, widget_controls
 
 WIDGET_TIMEOUT_MS = 30_000
 
@@ -96,32 +96,6 @@ def _visible_frame_bytes(page, box) -> bytes:
     return base64.b64decode(img.evaluate(IMG_BYTES_JS))
 
 
-def _controls(box) -> list[tuple[str, object]]:
-    """The widget's controls, top to bottom: ("slider" | "buttons" | "dropdown", locator)."""
-    found = []
-    for kind, selector in (("slider", ".widget-slider"), ("buttons", ".widget-toggle-buttons"),
-                           ("dropdown", ".widget-dropdown")):
-        loc = box.locator(selector)
-        for i in range(loc.count()):
-            el = loc.nth(i)
-            found.append((el.bounding_box()["y"], kind, el))
-    return [(kind, el) for _, kind, el in sorted(found, key=lambda f: f[0])]
-
-
-def _move(page, kind: str, control) -> None:
-    """Move one control one stop, the way a reader would."""
-    if kind == "slider":
-        control.locator(".noUi-handle").first.focus()
-        page.keyboard.press("ArrowRight")
-    elif kind == "buttons":
-        control.locator("button:not(.mod-active)").first.click()
-    else:
-        select = control.locator("select")
-        values = select.evaluate("s => Array.from(s.options).map(o => o.value)")
-        current = select.evaluate("s => s.value")
-        select.select_option(next(v for v in values if v != current))
-
-
 @pytest.mark.parametrize("rel", chapter_pages())
 def test_widget_changes_when_control_moves(visit, rel):
     page = visit(rel).page
@@ -130,10 +104,10 @@ def test_widget_changes_when_control_moves(visit, rel):
     box.scroll_into_view_if_needed()
     before = _visible_frame_bytes(page, box)
     assert before[:8] == b"\x89PNG\r\n\x1a\n", f"{rel}: the widget frame is not a PNG"
-    controls = _controls(box)
+    controls = widget_controls(box)
     assert controls, f"{rel}: the widget has no slider, toggle buttons or dropdown"
     for kind, control in controls:  # some controls only matter for some settings of the others
-        _move(page, kind, control)
+        move_control(page, kind, control)
         page.wait_for_timeout(400)
         if _visible_frame_bytes(page, box) != before:
             return
