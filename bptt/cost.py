@@ -325,6 +325,14 @@ def median_time(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], flo
     return float(np.median(times))
 
 
+def _gradient_call(method: str, params: RNNParams, xs: np.ndarray, ys: np.ndarray) -> Callable[[], Any]:
+    """A no-argument call computing one gradient: ``loss_and_grads(method=...)``, or
+    ``loss_and_grads_checkpointed`` for method "checkpoint" (what the sweeps time and measure)."""
+    if method == "checkpoint":
+        return lambda: loss_and_grads_checkpointed(params, xs, ys)
+    return lambda: loss_and_grads(params, xs, ys, method=method)
+
+
 def time_methods(Ts: Any, *, methods: tuple[str, ...] = ("naive", "bptt"), repeats: int = 5,
                  B: int = 4, D: int = 4, H: int = 16, K: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
     """Median CPU seconds of ``loss_and_grads(method=m)`` for every T in ``Ts``. Returns {"T": (n,), m: (n,)}.
@@ -334,11 +342,7 @@ def time_methods(Ts: Any, *, methods: tuple[str, ...] = ("naive", "bptt"), repea
     for T in Ts:
         params, xs, ys = rnn_problem(T, B=B, D=D, H=H, K=K, seed=seed)
         for m in methods:
-            if m == "checkpoint":
-                fn = lambda: loss_and_grads_checkpointed(params, xs, ys)  # noqa: E731
-            else:
-                fn = lambda m=m: loss_and_grads(params, xs, ys, method=m)  # noqa: E731
-            out[m].append(median_time(fn, repeats))
+            out[m].append(median_time(_gradient_call(m, params, xs, ys), repeats))
     return {"T": np.array(Ts), **{m: np.array(v) for m, v in out.items()}}
 
 
@@ -380,10 +384,7 @@ def memory_sweep(Ts: Any, *, methods: tuple[str, ...] = ("bptt", "checkpoint"), 
     for T in Ts:
         params, xs, ys = rnn_problem(T, B=B, D=D, H=H, K=K, seed=seed)
         for m in methods:
-            if m == "checkpoint":
-                out[m].append(peak_bytes(lambda: loss_and_grads_checkpointed(params, xs, ys)))
-            else:
-                out[m].append(peak_bytes(lambda m=m: loss_and_grads(params, xs, ys, method=m)))
+            out[m].append(peak_bytes(_gradient_call(m, params, xs, ys)))
     return {"T": np.array(Ts), **{m: np.array(v) for m, v in out.items()}}
 
 

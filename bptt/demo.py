@@ -6,8 +6,9 @@ import numpy as np
 from .params import RNNParams
 
 
-def orthogonal(n: int, *, seed: int = 0) -> np.ndarray:
-    """A random orthogonal (n, n) matrix (QR of a Gaussian matrix, signs fixed): every singular value is 1."""
+def orthogonal(n: int, *, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """A uniformly random orthogonal (n, n) matrix (QR of a Gaussian matrix, signs fixed): every singular
+    value is 1. ``seed``: an int, or a Generator to draw from (it then advances by n*n normals)."""
     rng = np.random.default_rng(seed)
     q, r = np.linalg.qr(rng.normal(size=(n, n)))
     return q * np.sign(np.diag(r))

@@ -24,6 +24,7 @@ import numpy as np
 from . import checks
 from ._validate import choice, positive_int, probability
 from .activations import activation_grad
+from .demo import orthogonal
 from .params import RNNParams
 from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden
 from .truncation import carry_multipliers, path_weights
@@ -56,8 +57,7 @@ def long_memory_problem(T: int = 48, B: int = 4, D: int = 3, H: int = 8, K: int 
     if not (np.isfinite(input_scale) and input_scale >= 0):
         raise ValueError(f"input_scale must be a finite number >= 0, got {input_scale!r}")
     rng = np.random.default_rng(seed)
-    Q, R = np.linalg.qr(rng.normal(size=(H, H)))
-    Q = Q * np.sign(np.diag(R))  # a uniformly random orthogonal matrix
+    Q = orthogonal(H, seed=rng)
     params = RNNParams(U=rng.normal(0.0, input_scale / np.sqrt(D), (H, D)), W=radius * Q,
                        V=rng.normal(0.0, 1.0 / np.sqrt(H), (K, H)), b=np.zeros(H), c=np.zeros(K))
     xs = rng.normal(size=(T, B, D))
