@@ -1,25 +1,66 @@
 """bptt: backpropagation through time, derived, implemented and checked.
 
-The single source of truth for the math of the course: a numpy reference RNN, its loss, O(T) BPTT and
-the O(T^2) path sum, truncation strategies, clipping, gradient-flow diagnostics, and the helpers the
-chapters use to draw figures and kernel-free widgets. Shapes: T steps, B batch, D inputs, H hidden, K classes.
+The single source of truth for the math of the course, in three layers:
+
+* ``bptt.core``: numpy only. Parameters, activations, the forward pass and loss, the ONE backward step
+  rule with the loops around it, truncation, clipping, gradient-flow diagnostics, the LSTM.
+* ``bptt.studies``: the chapters' studies and toy problems, built on the core (``torch_ref`` and
+  ``charlm`` also use torch).
+* ``bptt.present``: figure conventions, kernel-free widgets, exercise checkers. The core never imports it.
+
+``import bptt`` imports numpy and the core only; the other modules load on first use, under the names the
+chapters use (``from bptt import paths, plotting, widgets``; ``bptt.check(...)``).
+
+Shapes: T steps, B batch, D inputs, H hidden, K classes. Arrays are 0-based throughout the code, while the
+math counts steps t = 1..T with h_0 the initial state: ``xs[t-1]`` is x_t, ``ys[t-1]`` is y_t, ``hs[t]`` is
+h_t (hs has T+1 rows, ``hs[0]`` = h_0), ``logits[t-1]`` is o_t.
 """
-from . import checks, demo, forward_exercises, plotting, widgets
-# chapter modules (the torch-based torch_rnn and charlm are imported by their chapter only)
-from . import cost, losses, lstm, paths, tasks, truncation_study, vanishing
-from .activations import DERIVATIVE_BOUND, activation_fn, activation_grad
-from .backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
-from .checks import Verdict, check
-from .clipping import clip_elementwise, clip_grad_norm
-from .diagnostics import gradient_norms, jacobian_product_norms, lag_profile
-from .params import RNNParams
-from .rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
-from .truncation import carry_multipliers, draw_xi, lookback_mask, path_weights
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .core.activations import DERIVATIVE_BOUND, activation_fn, activation_grad
+from .core.backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
+from .core.clipping import clip_elementwise, clip_grad_norm
+from .core.diagnostics import gradient_norms, jacobian_product_norms, lag_profile
+from .core.params import RNNParams
+from .core.rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
+from .core.truncation import carry_multipliers, draw_xi, lookback_mask, path_weights
+
+#: modules reachable as ``bptt.<name>`` (imported on first access)
+_MODULES = {
+    **{m: f"bptt.core.{m}" for m in ("activations", "backward", "clipping", "diagnostics", "lstm", "params",
+                                     "rnn", "scratch", "truncation", "validation")},
+    **{m: f"bptt.studies.{m}" for m in ("charlm", "cost", "demo", "losses", "paths", "tasks", "torch_ref",
+                                        "truncation_study", "vanishing")},
+    "torch_rnn": "bptt.studies.torch_ref",
+    **{m: f"bptt.present.{m}" for m in ("checks", "forward_exercises", "lstm_exercises", "plotting", "widgets")},
+    "core": "bptt.core", "studies": "bptt.studies", "present": "bptt.present",
+}
+#: names reachable as ``bptt.<name>`` that live in a lazily imported module
+_LAZY_NAMES = {"check": "bptt.present.checks", "Verdict": "bptt.present.checks"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    else:
+        raise AttributeError(f"module 'bptt' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULES) | set(_LAZY_NAMES))
+
 
 __all__ = [
-    "RNNParams", "forward", "check", "Verdict", "checks", "plotting", "widgets", "loss", "loss_and_grads", "clip_grad_norm", "clip_elementwise", "gradient_norms",
-    "lag_profile", "jacobian_product_norms", "softmax", "log_softmax", "step_losses", "logits_grad",
-    "step_back", "param_grads", "backward_full", "backward_per_term", "backward_naive", "draw_xi",
+    "RNNParams", "forward", "check", "Verdict", "loss", "loss_and_grads", "clip_grad_norm", "clip_elementwise",
+    "gradient_norms", "lag_profile", "jacobian_product_norms", "softmax", "log_softmax", "step_losses",
+    "logits_grad", "step_back", "param_grads", "backward_full", "backward_per_term", "backward_naive", "draw_xi",
     "carry_multipliers", "path_weights", "lookback_mask", "activation_fn", "activation_grad",
     "DERIVATIVE_BOUND",
 ]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import bptt
 from bptt import lstm, tasks
-from bptt.lstm import LSTMParams
+from bptt.core.lstm import LSTMParams
 from rnn_reference import per_term_grad_norms
 
 NAMES = ("W_ih", "W_hh", "b", "V", "c")

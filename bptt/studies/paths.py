@@ -26,11 +26,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-from . import checks, plotting
-from ._validate import as_float_array, choice, positive_int
-from .activations import activation_fn, activation_grad
-from .params import RNNParams
-from .rnn import check_inputs, check_labels, log_softmax, logits_grad, output_logits, run_hidden, softmax
+from ..present import checks, plotting
+from ..core.validation import as_float_array, choice, positive_int
+from ..core.activations import activation_fn, activation_grad
+from ..core.params import RNNParams
+from ..core.rnn import check_inputs, check_labels, log_softmax, logits_grad, output_logits, run_hidden, softmax
 
 #: refuse per-copy arrays larger than this many float64 entries (T^2 * H * max(H, D, K) grows fast)
 MAX_COPY_ENTRIES = 20_000_000

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from . import checks
-from ._validate import as_float_array, choice, positive_int
-from .activations import DERIVATIVE_BOUND
-from .diagnostics import gradient_norms, lag_profile
-from .params import RNNParams
+from ..present import checks
+from ..core.validation import as_float_array, choice, positive_int
+from ..core.activations import DERIVATIVE_BOUND
+from ..core.diagnostics import gradient_norms, lag_profile
+from ..core.params import RNNParams
 
 ACTIVATION_NAMES = tuple(DERIVATIVE_BOUND)
 

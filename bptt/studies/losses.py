@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from . import checks
-from ._validate import as_float_array, as_labels, choice, positive_int
-from .activations import activation_grad
-from .backward import backward_full, param_grads
-from .params import RNNParams
-from .rnn import check_inputs, log_softmax, output_logits, run_hidden, softmax
+from ..present import checks
+from ..core.validation import as_float_array, as_labels, choice, positive_int
+from ..core.activations import activation_grad
+from ..core.backward import backward_full, param_grads
+from ..core.params import RNNParams
+from ..core.rnn import check_inputs, log_softmax, output_logits, run_hidden, softmax
 
 #: the input/output settings of note-d, each a weighting of the same per-step losses
 SETTINGS = ("many-to-many", "many-to-one", "one-to-many")

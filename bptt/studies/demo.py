@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import RNNParams
+from ..core.params import RNNParams
 
 
 def orthogonal(n: int, *, seed: int | np.random.Generator = 0) -> np.ndarray:

@@ -21,13 +21,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import checks
-from ._validate import choice, positive_int, probability
-from .activations import activation_grad
+from ..present import checks
+from ..core.validation import choice, positive_int, probability
+from ..core.activations import activation_grad
 from .demo import orthogonal
-from .params import RNNParams
-from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden
-from .truncation import carry_multipliers, path_weights
+from ..core.params import RNNParams
+from ..core.rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden
+from ..core.truncation import carry_multipliers, path_weights
 
 __all__ = ["Problem", "long_memory_problem", "pair_contributions", "combine", "randomized_weights",
            "relative_error", "cosine", "backward_products", "peak_states", "randomized_variance",

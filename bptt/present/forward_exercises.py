@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 
 from .checks import close, exercise
-from .params import RNNParams
-from .rnn import forward
+from ..core.params import RNNParams
+from ..core.rnn import forward
 
 
 def doubling_example(n: int) -> tuple[RNNParams, np.ndarray]:

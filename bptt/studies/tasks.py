@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape, choice, positive_int
-from .activations import activation_grad
-from .backward import backward_full, param_grads
-from .params import RNNParams
-from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, softmax, step_losses
-from . import lstm
+from ..core.validation import as_float_array, check_shape, choice, positive_int
+from ..core.activations import activation_grad
+from ..core.backward import backward_full, param_grads
+from ..core.params import RNNParams
+from ..core.rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, softmax, step_losses
+from ..core import lstm
 
 MODELS = ("rnn", "lstm")
 

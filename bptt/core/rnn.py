@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, as_labels, check_shape
+from .validation import as_float_array, as_labels, check_shape
 from .activations import IN_PLACE, activation_fn
 from .params import RNNParams
 

@@ -26,12 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checks
-from ._validate import ACTIVATIONS, METHODS, choice, positive_int
-from .backward import truncation_options
-from .params import RNNParams
-from .rnn import check_inputs, check_labels
-from .truncation import lookback_mask
+from ..present import checks
+from ..core.validation import ACTIVATIONS, METHODS, choice, positive_int
+from ..core.backward import truncation_options
+from ..core.params import RNNParams
+from ..core.rnn import check_inputs, check_labels
+from ..core.truncation import lookback_mask
 
 _ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
 PARAM_NAMES = ("U", "W", "V", "b", "c")

@@ -28,13 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checks
-from ._validate import positive_int, probability
-from .torch_rnn import TorchRNN
-from .truncation import draw_xi
+from ..present import checks
+from ..core.validation import positive_int, probability
+from .torch_ref import TorchRNN
+from ..core.truncation import draw_xi
 
 #: the corpus shipped with the course (see data/README.md)
-DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "tinyshakespeare.txt"
+DATA_PATH = Path(__file__).resolve().parents[2] / "data" / "tinyshakespeare.txt"
 STRATEGIES = ("full", "detach", "randomized")
 
 
@@ -336,7 +336,7 @@ def connectivity_figure(c: np.ndarray, chars: str, predicted: str, *, span: int 
     character predicted after position t. Returns the matplotlib Figure."""
     import matplotlib.pyplot as plt
 
-    from .plotting import GRAD_CMAP
+    from ..present.plotting import GRAD_CMAP
 
     c = np.asarray(c, dtype=float)
     if c.ndim != 1 or len(chars) != len(c) or not np.all(c >= 0) or c.max() <= 0:

@@ -6,7 +6,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
+from .validation import as_float_array, check_shape
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import positive_int
+from .validation import positive_int
 from .activations import activation_grad
 from .backward import backward_per_term
 from .params import RNNParams

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import positive_int, probability
+from .validation import positive_int, probability
 
 
 def draw_xi(T: int, keep_prob: float, rng: Any = None) -> np.ndarray:

@@ -2,15 +2,37 @@
 gets a verdict that says whether the answer is right and, if not, what is off (shape, size, a hint)."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from .params import RNNParams
+from ..core.params import RNNParams
 
 Checker = Callable[[Any], tuple[bool, str]]
 _REGISTRY: dict[str, tuple[Checker, str]] = {}
+
+#: the modules that register the exercises named "<prefix>-<n>"; imported on first use, so that
+#: ``import bptt`` stays light and a chapter's check loads only its own chapter's module
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "forward": ("bptt.present.forward_exercises",),
+    "loss": ("bptt.studies.losses",),
+    "chain": ("bptt.studies.paths",),
+    "cost": ("bptt.studies.cost",),
+    "trunc": ("bptt.studies.truncation_study",),
+    "vanishing": ("bptt.studies.vanishing",),
+    "lstm": ("bptt.present.lstm_exercises",),
+    "pytorch": ("bptt.studies.torch_ref", "bptt.studies.charlm"),
+}
+
+
+def _load(prefix: str | None = None) -> None:
+    """Import the checker modules of one exercise prefix (all of them when ``prefix`` is None)."""
+    for key, modules in PROVIDERS.items():
+        if prefix is None or key == prefix:
+            for module in modules:
+                importlib.import_module(module)
 
 
 @dataclass(frozen=True)
@@ -48,12 +70,15 @@ def exercise(name: str, hint: str = "") -> Callable[[Checker], Checker]:
 
 
 def exercises() -> list[str]:
-    """Names of all registered exercises."""
+    """Names of all exercises of the book (imports every chapter's checker module)."""
+    _load()
     return sorted(_REGISTRY)
 
 
 def check(name: str, answer: Any) -> Verdict:
     """Check ``answer`` for exercise ``name``. A placeholder (None or ...) is reported, not an error."""
+    if name not in _REGISTRY and isinstance(name, str):
+        _load(name.rsplit("-", 1)[0])
     if name not in _REGISTRY:
         raise ValueError(f"unknown exercise {name!r}; known: {', '.join(exercises())}")
     checker, hint = _REGISTRY[name]

@@ -30,13 +30,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from . import backward as _backward
-from . import checks
-from ._validate import as_float_array, check_shape, positive_int
-from .activations import activation_grad
-from .backward import backward_full, loss_and_grads, param_grads
-from .params import RNNParams
-from .rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, step_losses
+from ..core import backward as _backward
+from ..present import checks
+from ..core.validation import as_float_array, check_shape, positive_int
+from ..core.activations import activation_grad
+from ..core.backward import backward_full, loss_and_grads, param_grads
+from ..core.params import RNNParams
+from ..core.rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, step_losses
 
 # --------------------------------------------------------------------------- the linear example
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ._scratch import scratch
-from ._validate import METHODS, choice, positive_int, probability
+from .scratch import scratch
+from .validation import METHODS, choice, positive_int, probability
 from .activations import activation_grad
 from .params import RNNParams
 from .rnn import check_inputs, check_labels, losses_and_logits_grad, output_logits, run_hidden

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import ACTIVATIONS, choice
+from .validation import ACTIVATIONS, choice
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Chapter studies and toy problems built on the core (numpy; ``torch_ref`` and ``charlm`` also torch)."""
