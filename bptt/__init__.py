@@ -21,9 +21,11 @@ import importlib
 from typing import Any
 
 from .core.activations import DERIVATIVE_BOUND, activation_fn, activation_grad
-from .core.backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
+from .core.backward import (StepCounter, backward_full, backward_naive, backward_per_term, loss_and_grads,
+                            loss_and_grads_checkpointed, param_grads, prepare, state_grads, step_back,
+                            weighted_loss_and_grads)
 from .core.clipping import clip_elementwise, clip_grad_norm
-from .core.diagnostics import gradient_norms, jacobian_product_norms, lag_profile
+from .core.diagnostics import CopyContributions, copy_contributions, gradient_norms, jacobian_product_norms, lag_profile
 from .core.params import RNNParams
 from .core.rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
 from .core.truncation import carry_multipliers, draw_xi, lookback_mask, path_weights
@@ -62,5 +64,6 @@ __all__ = [
     "gradient_norms", "lag_profile", "jacobian_product_norms", "softmax", "log_softmax", "step_losses",
     "logits_grad", "step_back", "param_grads", "backward_full", "backward_per_term", "backward_naive", "draw_xi",
     "carry_multipliers", "path_weights", "lookback_mask", "activation_fn", "activation_grad",
-    "DERIVATIVE_BOUND",
+    "DERIVATIVE_BOUND", "prepare", "state_grads", "StepCounter", "loss_and_grads_checkpointed",
+    "weighted_loss_and_grads", "copy_contributions", "CopyContributions",
 ]

@@ -75,23 +75,27 @@ def test_instrumented_counts(T: int) -> None:
 
 @pytest.mark.parametrize("T", [1, 4, 9])
 def test_counting_the_library_step_rule(T: int) -> None:
+    """The on_step hook sees every application of the one step rule: T(T+1)/2 for naive, T for bptt."""
     params, xs, ys = cost.rnn_problem(T, B=2, D=3, H=4, K=3)
-    original = bptt.backward.step_back
-    with cost.counting_step_back() as naive:
-        _, g_naive = bptt.loss_and_grads(params, xs, ys, method="naive")
-    with cost.counting_step_back() as full:
-        _, g_full = bptt.loss_and_grads(params, xs, ys, method="bptt")
-    assert naive.calls == T * (T + 1) // 2 and full.calls == T
-    assert bptt.backward.step_back is original
+    naive, full, ckpt = bptt.StepCounter(), bptt.StepCounter(), bptt.StepCounter()
+    _, g_naive = bptt.loss_and_grads(params, xs, ys, method="naive", on_step=naive)
+    _, g_full = bptt.loss_and_grads(params, xs, ys, method="bptt", on_step=full)
+    _, g_ckpt = bptt.loss_and_grads_checkpointed(params, xs, ys, on_step=ckpt)
+    assert naive.calls == T * (T + 1) // 2 and full.calls == T and ckpt.calls == T
     np.testing.assert_allclose(g_naive.flat(), g_full.flat(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g_ckpt.flat(), g_full.flat(), rtol=1e-10, atol=1e-12)
 
 
-def test_counting_restores_step_back_on_error() -> None:
-    original = bptt.backward.step_back
-    with pytest.raises(RuntimeError):
-        with cost.counting_step_back():
-            raise RuntimeError("boom")
-    assert bptt.backward.step_back is original
+def test_hooks_see_steps_in_reverse_order_with_the_total_state_gradient() -> None:
+    params, xs, ys = cost.rnn_problem(5, B=2, D=3, H=4, K=3)
+    seen = []
+    bptt.loss_and_grads(params, xs, ys, on_step=lambda s, dh, da: seen.append((s, dh.copy(), da.copy())))
+    assert [s for s, _, _ in seen] == [4, 3, 2, 1, 0]
+    p = bptt.prepare(params, xs, ys)
+    total = bptt.state_grads(p.dH, p.fprime, params.W)
+    for s, dh, da in seen:
+        np.testing.assert_allclose(dh, total[s], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(da, total[s] * p.fprime[s], rtol=1e-12, atol=1e-15)
 
 
 @given(T=st.integers(1, 30), segment=st.one_of(st.none(), st.integers(1, 12)), seed=st.integers(0, 999),

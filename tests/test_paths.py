@@ -101,21 +101,34 @@ def test_term_is_the_gradient_of_one_loss_term():
         np.testing.assert_allclose(getattr(C.term(3), n), g.numpy(), rtol=1e-10, atol=1e-14, err_msg=n)
 
 
-def test_term_state_grads_match_gradient_norms_and_autograd():
-    """||DH[t, k]|| is the library's gradient-flow map G and torch's (retain_grad on every state)."""
+def _term_state_grads(pb):
+    """DH (T, T, B, H), DH[t, k] = dL_t/dhs[k+1], read off the per-term loop by its hook."""
+    p = bptt.prepare(pb.params, pb.xs, pb.ys, pb.h0)
+    T, B, H = p.dH.shape
+    DH = np.zeros((T, T, B, H))
+
+    def keep(k, dh, da):
+        DH[k:k + len(dh), k] = dh
+
+    bptt.backward_per_term(p.dH, p.fprime, pb.params.W, np.ones(T), on_step=keep)
+    return DH, p
+
+
+def test_per_term_hook_matches_gradient_norms_and_autograd():
+    """||DH[t, k]|| seen by the hook is the library's gradient-flow map G and torch's (retain_grad)."""
     pb = random_problem(T=7, B=3, seed=5)
-    DH, hs = paths.term_state_grads(pb.params, pb.xs, pb.ys, pb.h0)
+    DH, p = _term_state_grads(pb)
     G = np.sqrt(np.einsum("tkbh,tkbh->tk", DH, DH))
     np.testing.assert_allclose(G, bptt.gradient_norms(pb.params, pb.xs, pb.ys, pb.h0), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(G, torch_gradient_norms(pb.params, pb.xs, pb.ys, pb.h0), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(hs, bptt.forward(pb.params, pb.xs, pb.h0)[0])
+    np.testing.assert_allclose(p.hs, bptt.forward(pb.params, pb.xs, pb.h0)[0])
 
 
 def test_recursion_equals_sum_over_terms_and_autograd():
     """eq-chain-recursion gives dL/dh_k = sum_t dL_t/dh_k, and torch's .grad of every retained state."""
     pb = random_problem(T=6, B=2, seed=8)
-    DH, hs = paths.term_state_grads(pb.params, pb.xs, pb.ys, pb.h0)
-    rec = paths.state_grads_recursive(DH[np.arange(6), np.arange(6)], 1 - hs[1:] ** 2, pb.params.W)
+    DH, p = _term_state_grads(pb)
+    rec = bptt.state_grads(DH[np.arange(6), np.arange(6)], 1 - p.hs[1:] ** 2, pb.params.W)
     np.testing.assert_allclose(rec, DH.sum(axis=0), rtol=1e-12, atol=1e-15)
     P = {n: _t(getattr(pb.params, n)).requires_grad_(True) for n in PARAM_NAMES}
     h, states, L = _t(pb.h0), [], 0.0
@@ -133,14 +146,10 @@ def test_bad_inputs_raise_value_error():
     with pytest.raises(ValueError, match="xs"):
         paths.copy_contributions(pb.params, pb.xs[..., :2], pb.ys)
     with pytest.raises(ValueError, match="ys"):
-        paths.term_state_grads(pb.params, pb.xs, pb.ys + 10)
+        paths.copy_contributions(pb.params, pb.xs, pb.ys + 10)
     big = bptt.RNNParams.random(2, 200, 2)
     with pytest.raises(ValueError, match="shorter sequence"):
         paths.copy_contributions(big, np.zeros((40, 1, 2)), np.zeros((40, 1), dtype=int))
-    with pytest.raises(ValueError, match="fprime"):
-        paths.state_grads_recursive(np.zeros((3, 1, 2)), np.zeros((3, 1, 3)), np.eye(2))
-    with pytest.raises(ValueError, match="W must have shape"):
-        paths.state_grads_recursive(np.zeros((3, 1, 2)), np.zeros((3, 1, 2)), np.eye(3))
     C = paths.copy_contributions(pb.params, pb.xs, pb.ys)
     with pytest.raises(ValueError, match="t must lie"):
         C.term(4)

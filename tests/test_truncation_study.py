@@ -22,7 +22,7 @@ def test_pairs_sum_to_the_torch_gradient(prob, activation):
     """Summing C[t, k] over all pairs gives float64 autograd's dL/dW, dL/dU and dL/db (eq-trunc-pairs)."""
     _, ref = torch_loss_and_grads(*prob, activation=activation)
     for name in "WUb":
-        C = ts.pair_contributions(*prob, activation=activation, which=name)
+        C = getattr(bptt.copy_contributions(*prob, activation=activation), name)
         T = prob.xs.shape[0]
         assert C.shape == (T, T) + getattr(ref, name).shape
         np.testing.assert_allclose(C.sum(axis=(0, 1)), getattr(ref, name), rtol=1e-9, atol=1e-12)
@@ -30,7 +30,7 @@ def test_pairs_sum_to_the_torch_gradient(prob, activation):
 
 def test_pairs_above_the_diagonal_are_zero():
     """L_t does not depend on steps after t: C[t, k] = 0 for k > t, and the diagonal is not zero."""
-    C = ts.pair_contributions(*random_problem(T=7, seed=3))
+    C = bptt.copy_contributions(*random_problem(T=7, seed=3)).W
     upper = np.triu(np.ones((7, 7), bool), 1)
     assert np.all(C[upper] == 0.0)
     assert np.all(np.abs(C[~upper]).sum(axis=(1, 2)) > 0)
@@ -43,7 +43,7 @@ def test_every_deterministic_strategy_is_a_weighted_sum_of_pairs(kw):
     prob = random_problem(T=9, seed=5, weight_scale=1.5)
     _, ref = torch_loss_and_grads(*prob, **kw)
     for name in "WUb":
-        C = ts.pair_contributions(*prob, which=name)
+        C = getattr(bptt.copy_contributions(*prob), name)
         got = ts.combine(C, bptt.path_weights(9, **kw))
         np.testing.assert_allclose(got, getattr(ref, name), rtol=1e-9, atol=1e-12)
 
@@ -51,7 +51,7 @@ def test_every_deterministic_strategy_is_a_weighted_sum_of_pairs(kw):
 def test_randomized_is_a_weighted_sum_of_pairs():
     """For the same draws, the library's randomized gradient equals the pairs weighted by prod xi_j."""
     prob = random_problem(T=10, seed=6)
-    C = ts.pair_contributions(*prob)
+    C = bptt.copy_contributions(*prob).W
     for seed in range(4):
         xi = bptt.draw_xi(10, 0.5, np.random.default_rng(seed))
         lib = bptt.loss_and_grads(*prob, method="randomized", keep_prob=0.5, rng=np.random.default_rng(seed))[1]
@@ -72,7 +72,7 @@ def test_randomized_weights_match_sequential_draws(T, keep_prob, n, seed):
 
 
 def test_combine_is_vectorised_over_draws():
-    C = ts.pair_contributions(*random_problem(T=6, seed=1))
+    C = bptt.copy_contributions(*random_problem(T=6, seed=1)).W
     _, P = ts.randomized_weights(6, 0.7, 5, rng=0)
     batch = ts.combine(C, P)
     assert batch.shape == (5,) + C.shape[2:]
@@ -86,7 +86,7 @@ def test_randomized_variance_equals_enumeration_of_all_draws(keep_prob):
     """E||g_xi - g||^2 from the covariance formula (eq-trunc-variance) equals the exact average over all
     2^(T-1) keep/cut patterns, weighted by their probabilities; and the mean over them is g (unbiased)."""
     T = 5
-    C = ts.pair_contributions(*random_problem(T=T, seed=4, weight_scale=1.3))
+    C = bptt.copy_contributions(*random_problem(T=T, seed=4, weight_scale=1.3)).W
     full = C.sum(axis=(0, 1))
     mean, second = np.zeros_like(full), 0.0
     for kept in itertools.product([0, 1], repeat=T - 1):
@@ -101,7 +101,7 @@ def test_randomized_variance_equals_enumeration_of_all_draws(keep_prob):
 
 
 def test_randomized_variance_is_zero_when_nothing_is_cut():
-    C = ts.pair_contributions(*random_problem(T=6, seed=2))
+    C = bptt.copy_contributions(*random_problem(T=6, seed=2)).W
     assert ts.randomized_variance(C, 1.0) == 0.0
 
 
@@ -164,14 +164,13 @@ def test_long_memory_problem_has_long_memory():
     """Every eigenvalue of W has the requested modulus, and a 10-step window misses a sizeable part."""
     prob = ts.long_memory_problem()
     np.testing.assert_allclose(np.abs(np.linalg.eigvals(prob.params.W)), 0.9, rtol=1e-10)
-    C = ts.pair_contributions(*prob)
+    C = bptt.copy_contributions(*prob).W
     full = C.sum(axis=(0, 1))
     assert ts.relative_error(ts.combine(C, bptt.path_weights(48, window=10)), full) > 0.2
 
 
 # --------------------------------------------------------------------------- bad inputs
 @pytest.mark.parametrize("call", [
-    lambda: ts.pair_contributions(*random_problem(T=3), which="V"),
     lambda: ts.combine(np.zeros((3, 3, 2)), np.zeros((4, 4))),
     lambda: ts.combine(np.zeros((3, 2, 2)), np.zeros((3, 3))),
     lambda: ts.randomized_weights(5, 0.0, 3),
@@ -200,7 +199,7 @@ def test_exercise_checkers_accept_solutions_and_reject_mistakes():
     assert not bptt.check("trunc-2", (1.0, 4.0 ** 3))           # E[P^2] instead of the variance
     assert not bptt.check("trunc-2", (0.25 ** 3, 0.0))
     prob = ts.long_memory_problem()
-    C = ts.pair_contributions(*prob)
+    C = bptt.copy_contributions(*prob).W
     T = C.shape[0]
     lag = np.subtract.outer(np.arange(T), np.arange(T))
     P = np.where(lag >= 0, 0.6 ** np.maximum(lag, 0), 0.0)

@@ -1,33 +1,96 @@
-"""Backward passes. Every method computes the same thing, dA: (T, B, H) with dA[s] = the part of
-dL/da_s that the strategy keeps, and then one function turns dA into the parameter gradients
-(Goodfellow eqs. 10.22-10.28). The local rule of one step lives in ``step_back``; the methods are
-loops around it that differ only in how they sweep the (t, k) triangle.
+"""The backward pass of the vanilla RNN: ONE step rule and the loops around it.
+
+* ``prepare`` runs the forward pass and hands every caller the same backward inputs: the states hs, the
+  logit gradients dO = dL/do_t (eq-chain-dlogits), the direct state gradients dH = dL_t/dh_t through the
+  output layer (eq-chain-dh-direct) and f'(a_t).
+* ``step_back`` is the local rule of one step (eq-chain-delta, eq-chain-recursion): the gradient arriving
+  at h_s becomes delta_s = dL/da_s, and delta_s W is what flows on into h_{s-1}.
+* The loops differ only in how they sweep the (loss term t, step k) triangle: ``backward_full`` (O(T), one
+  carried total), ``backward_per_term`` (each loss term kept apart, optionally cut after a window),
+  ``backward_naive`` (O(T^2), each term on its own) and ``loss_and_grads_checkpointed`` (full BPTT over
+  recomputed segments, eq-cost-checkpoint). Each takes an ``on_step(s, dh, da)`` hook, called once per
+  step-rule application with the 0-based step s, the gradient dh arriving at hs[s+1] and da = dL/da there,
+  so a study observes the sweep (per-term norms, per-copy contributions, counting products) instead of
+  writing it again.
+* ``param_grads`` turns the deltas into the parameter gradients (eq-chain-grads).
+
+Goodfellow et al. number the same equations 10.18-10.28. Rows are batch entries, so ``da @ W`` is the
+math's W^T delta.
 """
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from .scratch import scratch
-from .validation import METHODS, choice, positive_int, probability
 from .activations import activation_grad
 from .params import RNNParams
 from .rnn import check_inputs, check_labels, losses_and_logits_grad, output_logits, run_hidden
+from .scratch import scratch
 from .truncation import carry_multipliers, draw_xi
+from .validation import METHODS, as_weights, choice, positive_int, probability
+
+Array = NDArray[np.float64]
+#: a hook the loops call once per application of the step rule: on_step(s, dh, da)
+OnStep = Callable[[int, Array, Array], None]
 
 
-def step_back(dh: np.ndarray, fprime: np.ndarray, W: np.ndarray, *, out: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """One step's local backward rule. dh: (..., B, H) = dL/dh_s, fprime: (B, H) = f'(a_s).
-    Returns da = dL/da_s = dh * f'(a_s) and dh_prev = da W, the part that flows into h_{s-1}
-    (eqs. 10.20-10.21). ``out`` (same shape as dh) receives da if given."""
+# --------------------------------------------------------------------------- inputs of every backward pass
+class Prepared(NamedTuple):
+    """What every backward pass starts from. xs: (T, B, D) checked inputs; hs: (T+1, B, H) states;
+    dO: (T, B, K) = dL/do_t; dH: (T, B, H) = the direct dL_t/dh_t = V^T dL/do_t; fprime: (T, B, H) = f'(a_t);
+    losses: (T,) the per-step (weighted) losses L_t."""
+
+    xs: Array
+    hs: Array
+    dO: Array
+    dH: Array
+    fprime: Array
+    losses: Array
+
+
+def _new(role: str, shape: tuple[int, ...]) -> Array:
+    return np.empty(shape)
+
+
+def prepare(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+            activation: str = "tanh", weights: ArrayLike | None = None, reuse_buffers: bool = False) -> Prepared:
+    """Check the inputs, run the forward pass and compute the backward inputs (see ``Prepared``).
+
+    xs: (T, B, D); ys: (T, B) ints in [0, K); h0: (B, H) or None (zeros); weights: None, (T,) or (T, B),
+    >= 0, weighting the per-step losses (eq-loss-weighted). ``reuse_buffers``: take hs, dO, dH and fprime
+    from the thread-local scratch cache (they are overwritten by the next such call; only for callers that
+    return none of them)."""
+    grad_fn = activation_grad(activation)
+    xs_arr, h0_arr = check_inputs(params, xs, h0)
+    ys_arr = check_labels(params, xs_arr, ys)
+    T, B, _ = xs_arr.shape
+    w = None if weights is None else as_weights(weights, T, B)
+    H, K = params.n_hidden, params.n_out
+    buf = scratch if reuse_buffers else _new
+    hs = run_hidden(params, xs_arr, h0_arr, activation, out=buf("hs", (T + 1, B, H)))
+    losses, dO = losses_and_logits_grad(output_logits(params, hs, out=buf("dO", (T, B, K))), ys_arr,
+                                        weights=w, in_place=True)
+    dH = buf("dH", (T, B, H))
+    np.matmul(dO.reshape(T * B, K), params.V, out=dH.reshape(T * B, H))
+    fprime = grad_fn(hs[1:], out=buf("fprime", (T, B, H)))
+    return Prepared(xs_arr, hs, dO, dH, fprime, losses)
+
+
+# --------------------------------------------------------------------------- the step rule
+def step_back(dh: Array, fprime: Array, W: Array, *, out: Array | None = None) -> tuple[Array, Array]:
+    """One step's local backward rule (eq-chain-delta, eq-chain-recursion). dh: (..., B, H) = the gradient
+    arriving at h_s, fprime: (B, H) = f'(a_s). Returns da = dL/da_s = dh * f'(a_s) and da W, the part that
+    flows into h_{s-1} (times the Jacobian diag(f'(a_s)) W, eq-chain-jacobian). ``out`` receives da if given."""
     da = np.multiply(dh, fprime, out=out)
     return da, da @ W
 
 
-def param_grads(params: RNNParams, xs: np.ndarray, hs: np.ndarray, dA: np.ndarray, dO: np.ndarray) -> RNNParams:
-    """Sum every step's copy of each weight in one matrix product over all T*B rows.
+def param_grads(params: RNNParams, xs: Array, hs: Array, dA: Array, dO: Array) -> RNNParams:
+    """Sum every step's copy of each weight in one matrix product over all T*B rows (eq-chain-grads).
     xs: (T, B, D), hs: (T+1, B, H), dA: (T, B, H) = dL/da_t, dO: (T, B, K) = dL/do_t."""
     T, B, H = dA.shape
     dA2 = dA.reshape(T * B, H)
@@ -36,25 +99,48 @@ def param_grads(params: RNNParams, xs: np.ndarray, hs: np.ndarray, dA: np.ndarra
                      V=dO2.T @ hs[1:].reshape(T * B, H), b=dA2.sum(0), c=dO2.sum(0))
 
 
-def backward_full(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.ndarray, *,
-                  in_place: bool = False) -> np.ndarray:
-    """O(T) BPTT: dL/dh_s = dH[s] + m[s+1] (dL/da_{s+1}) W  (eq. 10.21), one reverse sweep.
-    dH: (T, B, H) = direct dL_s/dh_s, fprime: (T, B, H), mult: (T,). Returns dA: (T, B, H)
-    (written over dH when ``in_place``, which saves a copy of T*B*H numbers)."""
+# --------------------------------------------------------------------------- the loops
+def _sweep_full(dH: Array, fprime: Array, W: Array, mult: Array, *, in_place: bool = False,
+                on_step: OnStep | None = None) -> tuple[Array, Array]:
+    """The O(T) reverse sweep; returns (dA, dh0) with dh0 = the gradient flowing into hs[0]."""
     T = dH.shape[0]
-    dA = dH if in_place else dH.copy()   # dA[s] starts as the direct term dL_s/dh_s
+    dA = dH if in_place else dH.copy()   # dA[s] starts as the direct term dL_s/dh_s, then gathers the carry
     for s in range(T - 1, -1, -1):
-        _, back = step_back(dA[s], fprime[s], W, out=dA[s])
+        da, back = step_back(dA[s], fprime[s], W, out=None if on_step else dA[s])
+        if on_step is not None:
+            on_step(s, dA[s], da)
+            dA[s] = da
         if s > 0:
             dA[s - 1] += back * mult[s] if mult[s] != 1.0 else back
-    return dA
+    return dA, back
 
 
-def backward_per_term(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.ndarray,
-                      window: int | None = None, norms: np.ndarray | None = None) -> np.ndarray:
+def backward_full(dH: Array, fprime: Array, W: Array, mult: Array, *, in_place: bool = False,
+                  on_step: OnStep | None = None) -> Array:
+    """O(T) BPTT (eq-chain-recursion): dL/dh_s = dH[s] + m[s+1] (dL/da_{s+1}) W, one reverse sweep.
+    dH: (T, B, H) = direct dL_s/dh_s, fprime: (T, B, H), mult: (T,) carry factors (``carry_multipliers``).
+    Returns dA: (T, B, H) (written over dH when ``in_place``, which saves a copy of T*B*H numbers).
+    ``on_step(s, dh, da)`` sees the total dL/dh_s and dL/da_s of every step."""
+    return _sweep_full(dH, fprime, W, mult, in_place=in_place, on_step=on_step)[0]
+
+
+def state_grads(dH: Array, fprime: Array, W: Array, mult: Array | None = None) -> Array:
+    """The total state gradients dL/dh_t: (T, B, H) of the reverse recursion (eq-chain-recursion), read off
+    ``backward_full`` by its hook. dH: (T, B, H) direct dL_t/dh_t; fprime: (T, B, H); W: (H, H)."""
+    out = np.empty_like(dH)
+
+    def keep(s: int, dh: Array, da: Array) -> None:
+        out[s] = dh
+
+    backward_full(dH, fprime, W, np.ones(dH.shape[0]) if mult is None else mult, on_step=keep)
+    return out
+
+
+def backward_per_term(dH: Array, fprime: Array, W: Array, mult: Array, window: int | None = None, *,
+                      on_step: OnStep | None = None) -> Array:
     """Reverse sweep that keeps each loss term's gradient separate, so a term can stop after ``window``
-    steps. At step s the buffer C holds dL_t/dh_s for t = s, s+1, ... (one matmul for all of them).
-    If ``norms`` (T, T) is given, norms[t, s] receives ||dL_t/dh_s|| (Frobenius over batch and units).
+    steps (eq-trunc-window). At step s the buffer holds dL_t/dh_s for t = s, s+1, ... (one matmul for all).
+    ``on_step(s, dh, da)`` gets those rows: dh[n] = dL_{s+n}/dh_s and da[n] = dL_{s+n}/da_s, shape (n, B, H).
     Cost O(T * min(window, T)) step-products. Returns dA: (T, B, H)."""
     T = dH.shape[0]
     reach = T if window is None else min(window, T)
@@ -62,18 +148,19 @@ def backward_per_term(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: n
     carry = dH[:0]  # (0, B, H): nothing is carried into the last step
     for s in range(T - 1, -1, -1):
         C = np.concatenate([dH[s][None], carry])
-        if norms is not None:
-            norms[s:s + len(C), s] = np.sqrt(np.einsum("nbh,nbh->n", C, C))
         da, back = step_back(C, fprime[s], W)
+        if on_step is not None:
+            on_step(s, C, da)
         dA[s] = da.sum(0)
         carry = back[:reach - 1] * mult[s]
     return dA
 
 
-def backward_naive(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.ndarray,
-                   window: int | None = None) -> np.ndarray:
+def backward_naive(dH: Array, fprime: Array, W: Array, mult: Array, window: int | None = None, *,
+                   on_step: OnStep | None = None) -> Array:
     """O(T^2) reference: each loss term L_t is back-propagated on its own, step by step, through every
-    earlier step it reaches; the contributions of all terms (all paths) are summed explicitly."""
+    earlier step it reaches; the contributions of all terms (all paths) are summed explicitly.
+    ``on_step(s, dh, da)`` sees dL_t/dh_s and dL_t/da_s: (B, H) for one term t at a time."""
     T = dH.shape[0]
     reach = T if window is None else min(window, T)
     dA = np.zeros_like(dH)
@@ -81,13 +168,26 @@ def backward_naive(dH: np.ndarray, fprime: np.ndarray, W: np.ndarray, mult: np.n
         dh = dH[t]
         for s in range(t, max(-1, t - reach), -1):
             da, back = step_back(dh, fprime[s], W)
+            if on_step is not None:
+                on_step(s, dh, da)
             dA[s] += da
             dh = back * mult[s]
     return dA
 
 
-def truncation_options(T: int, method: str, window: Any, detach_every: Any, keep_prob: Any, rng: Any
-                       ) -> tuple[int | None, int | None, np.ndarray | None]:
+@dataclass
+class StepCounter:
+    """An ``on_step`` hook that counts applications of the step rule (one product with W each)."""
+
+    calls: int = 0
+
+    def __call__(self, s: int, dh: Array, da: Array) -> None:
+        self.calls += 1
+
+
+# --------------------------------------------------------------------------- gradients
+def truncation_options(T: int, method: str, window: object, detach_every: object, keep_prob: object,
+                       rng: object) -> tuple[int | None, int | None, Array | None]:
     """Check the truncation arguments of ``loss_and_grads`` and draw the randomized factors.
     Returns (window, detach_every, xi) with xi: (T,) from ``draw_xi`` for method "randomized", else None."""
     if window is not None:
@@ -104,37 +204,75 @@ def truncation_options(T: int, method: str, window: Any, detach_every: Any, keep
     return window, detach_every, xi
 
 
-def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
-                   method: str = "bptt", window: int | None = None, detach_every: int | None = None,
-                   keep_prob: float | None = None, rng: Any = None) -> tuple[float, RNNParams]:
+def loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                   activation: str = "tanh", method: str = "bptt", window: int | None = None,
+                   detach_every: int | None = None, keep_prob: float | None = None, rng: object = None,
+                   on_step: OnStep | None = None) -> tuple[float, RNNParams]:
     """Loss L = sum_t mean_b CE(softmax(o_t), y_t) and its gradient with respect to U, W, V, b, c.
 
     xs: (T, B, D) float; ys: (T, B) int in [0, K); h0: (B, H) or None (zeros).
     method: "bptt" (O(T) reverse recursion), "naive" (O(T^2), every term on its own) or "randomized"
     (the carried gradient is multiplied by xi_t = 1/keep_prob w.p. keep_prob, else 0; drawn from rng,
-    see ``draw_xi``). window=k: L_t reaches back to steps t-k+1 .. t only. detach_every=k: the state
-    entering step t is detached when t is a positive multiple of k. Both combine with every method.
+    see ``draw_xi``, eq-trunc-xi). window=k: L_t reaches back to steps t-k+1 .. t only (eq-trunc-window).
+    detach_every=k: the state entering step t is detached when t is a positive multiple of k
+    (eq-trunc-detach). Both combine with every method. ``on_step``: an optional hook the loop calls at every
+    application of the step rule (e.g. a ``StepCounter``).
     Returns (loss, grads) with grads an RNNParams of the same shapes as params.
     """
     method = choice(method, "method", METHODS)
     activation_grad(activation)
-    xs, h0 = check_inputs(params, xs, h0)
-    ys = check_labels(params, xs, ys)
-    T = xs.shape[0]
+    xs_arr, h0_arr = check_inputs(params, xs, h0)
+    check_labels(params, xs_arr, ys)
+    T = xs_arr.shape[0]
     window, detach_every, xi = truncation_options(T, method, window, detach_every, keep_prob, rng)
     mult = carry_multipliers(T, detach_every=detach_every, xi=xi)
-
-    B, H, K = xs.shape[1], params.n_hidden, params.n_out
-    hs = run_hidden(params, xs, h0, activation, out=scratch("hs", (T + 1, B, H)))
-    losses, dO = losses_and_logits_grad(output_logits(params, hs, out=scratch("dO", (T, B, K))), ys,
-                                        in_place=True)
-    dH = scratch("dH", (T, B, H))            # direct dL_t/dh_t = V^T dL/do_t  (eq. 10.19)
-    np.matmul(dO.reshape(T * B, K), params.V, out=dH.reshape(T * B, H))
-    fprime = activation_grad(activation)(hs[1:], out=scratch("fprime", (T, B, H)))
+    p = prepare(params, xs_arr, ys, h0_arr, activation=activation, reuse_buffers=True)
     if method == "naive":
-        dA = backward_naive(dH, fprime, params.W, mult, window)
+        dA = backward_naive(p.dH, p.fprime, params.W, mult, window, on_step=on_step)
     elif window is not None and window < T:
-        dA = backward_per_term(dH, fprime, params.W, mult, window)
+        dA = backward_per_term(p.dH, p.fprime, params.W, mult, window, on_step=on_step)
     else:
-        dA = backward_full(dH, fprime, params.W, mult, in_place=True)
-    return float(losses.sum()), param_grads(params, xs, hs, dA, dO)
+        dA = backward_full(p.dH, p.fprime, params.W, mult, in_place=True, on_step=on_step)
+    return float(p.losses.sum()), param_grads(params, p.xs, p.hs, dA, p.dO)
+
+
+def weighted_loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, weights: ArrayLike | None = None,
+                            h0: ArrayLike | None = None, *, activation: str = "tanh") -> tuple[float, RNNParams]:
+    """Full BPTT for the weighted loss L = sum_t sum_b w[t, b] L_t[b] / B (eq-loss-weighted).
+    weights: None (all ones: ``loss_and_grads``), (T,) or (T, B), >= 0. Returns (loss, grads)."""
+    p = prepare(params, xs, ys, h0, activation=activation, weights=weights)
+    dA = backward_full(p.dH, p.fprime, params.W, np.ones(len(p.dH)), in_place=True)
+    return float(p.losses.sum()), param_grads(params, p.xs, p.hs, dA, p.dO)
+
+
+def loss_and_grads_checkpointed(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                                activation: str = "tanh", segment: int | None = None,
+                                on_step: OnStep | None = None) -> tuple[float, RNNParams]:
+    """Full BPTT with checkpoints (eq-cost-checkpoint): the same loss and gradients as
+    ``loss_and_grads(method="bptt")`` while storing O(T/k + k) states instead of O(T).
+
+    xs: (T, B, D); ys: (T, B); h0: (B, H) or None. segment: k, the number of steps between checkpoints
+    (default ceil(sqrt(T)), which minimises T/k + k). The forward pass keeps only the state entering each
+    segment; the backward pass recomputes one segment's states from its checkpoint (one extra forward in
+    all), runs the reverse sweep over it and hands dL/dh at the segment's start to the segment before.
+    """
+    activation_grad(activation)
+    xs_arr, h0_arr = check_inputs(params, xs, h0)
+    ys_arr = check_labels(params, xs_arr, ys)
+    T = xs_arr.shape[0]
+    k = math.ceil(math.sqrt(T)) if segment is None else positive_int(segment, "segment")
+    starts = list(range(0, T, k))
+    checkpoints, h = [], h0_arr
+    for s in starts:                                   # forward: keep one state per segment
+        checkpoints.append(h)
+        h = run_hidden(params, xs_arr[s:s + k], h, activation)[-1].copy()   # a copy: a view keeps hs alive
+    total, grads = 0.0, params.map(np.zeros_like)
+    carry = np.zeros_like(h0_arr)                      # dL/dh at the end of this segment from later steps
+    for s, h_in in zip(reversed(starts), reversed(checkpoints)):
+        p = prepare(params, xs_arr[s:s + k], ys_arr[s:s + k], h_in, activation=activation)  # recompute
+        p.dH[-1] += carry
+        hook = None if on_step is None else (lambda j, dh, da, s=s: on_step(s + j, dh, da))
+        dA, carry = _sweep_full(p.dH, p.fprime, params.W, np.ones(len(p.dH)), in_place=True, on_step=hook)
+        total += float(p.losses.sum())
+        grads = RNNParams(*(a + b for a, b in zip(grads, param_grads(params, p.xs, p.hs, dA, p.dO))))
+    return total, grads

@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .validation import as_float_array, as_labels, check_shape
 from .activations import IN_PLACE, activation_fn
 from .params import RNNParams
+
+Array = NDArray[np.float64]
 
 
 def check_inputs(params: RNNParams, xs: Any, h0: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -102,20 +105,26 @@ def step_losses(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return -picked.mean(axis=1)
 
 
-def losses_and_logits_grad(logits: np.ndarray, ys: np.ndarray, *, in_place: bool = False
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step losses L_t (T,) and dL/do_t = (softmax(o_t) - onehot(y_t)) / B (T, B, K), eq. (10.18)
-    with the batch mean, from one stable log-sum-exp pass over logits: (T, B, K) and ys: (T, B).
-    ``in_place``: the gradient is written over ``logits``."""
+def losses_and_logits_grad(logits: Array, ys: NDArray[np.int64], *, weights: Array | None = None,
+                           in_place: bool = False) -> tuple[Array, Array]:
+    """Per-step losses L_t (T,) and dL/do_t = w (softmax(o_t) - onehot(y_t)) / B (T, B, K) (eq-chain-dlogits,
+    eq-loss-dodt), from one stable log-sum-exp pass over logits: (T, B, K) and ys: (T, B).
+    weights: None (all ones) or checked per-example weights (T, B) (eq-loss-weighted): then
+    L_t = sum_b w[t, b] L_t[b] / B. ``in_place``: the gradient is written over ``logits``."""
     B = logits.shape[1]
     idx = ys[..., None]
     g = np.subtract(logits, logits.max(axis=-1, keepdims=True), out=logits if in_place else None)
     picked = np.take_along_axis(g, idx, axis=-1)[..., 0]
     np.exp(g, out=g)
     total = g.sum(axis=-1, keepdims=True)                   # in [1, K]: no overflow, no log(0)
-    losses = (np.log(total[..., 0]) - picked).mean(axis=1)
-    g *= 1.0 / (total * B)                                  # softmax / B
-    np.put_along_axis(g, idx, np.take_along_axis(g, idx, axis=-1) - 1.0 / B, axis=-1)
+    nll = np.log(total[..., 0]) - picked                    # (T, B)
+    if weights is None:
+        losses, scale = nll.mean(axis=1), 1.0 / B
+        g *= 1.0 / (total * B)                              # softmax / B
+    else:
+        losses, scale = (weights * nll).sum(axis=1) / B, weights[..., None] / B
+        g *= scale / total                                  # w * softmax / B
+    np.put_along_axis(g, idx, np.take_along_axis(g, idx, axis=-1) - scale, axis=-1)
     return losses, g
 
 

@@ -65,3 +65,16 @@ def choice(value: Any, name: str, options: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {', '.join(repr(o) for o in options)}; got {value!r}")
     return value
+
+
+def as_weights(weights: Any, T: int, B: int) -> np.ndarray:
+    """Validate per-step loss weights, (T,) or (T, B), finite and >= 0; return them broadcast to (T, B)."""
+    w = np.asarray(weights)
+    if w.ndim not in (1, 2):
+        raise ValueError(f"weights must have shape (T,) = ({T},) or (T, B) = ({T}, {B}), got {w.shape}")
+    w = as_float_array(w, "weights", w.ndim)
+    if w.shape not in ((T,), (T, B)):
+        raise ValueError(f"weights must have shape (T,) = ({T},) or (T, B) = ({T}, {B}), got {w.shape}")
+    if np.any(w < 0):
+        raise ValueError("weights must be >= 0 (a negative weight would reward a wrong prediction)")
+    return np.broadcast_to(w[:, None], (T, B)) if w.ndim == 1 else w

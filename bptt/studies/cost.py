@@ -8,9 +8,10 @@ Three parts, each the code behind one section of the chapter:
   step Jacobian dh_t/dh_{t-1} = W only through an instrumented ``StepJacobian``, which counts and logs
   every product, so the chapter's counts are measured, not typed in.
 * Timing and memory of ``bptt.loss_and_grads`` over T, and a least-squares slope on log-log axes
-  (eq-cost-fit). ``counting_step_back`` counts the library's own step-rule calls.
+  (eq-cost-fit). The library's own step-rule calls are counted with its ``on_step`` hook (``bptt.StepCounter``).
 * Checkpointing (eq-cost-checkpoint): keep only the state entering every k-th step, recompute each segment
-  during the backward sweep; O(T/k + k) stored states for one extra forward pass.
+  during the backward sweep; O(T/k + k) stored states for one extra forward pass. The loop is the core's
+  ``loss_and_grads_checkpointed`` (re-exported here); this module counts what it stores.
 
 Math steps are 1-based (h_1 .. h_T, x_1 .. x_T); arrays are 0-based: xs[k-1] = x_k, hs[k] = h_k, hs[0] = h_0.
 Rows are batch entries, so ``g @ W`` stands for the row vector g times the Jacobian W.
@@ -20,9 +21,8 @@ from __future__ import annotations
 import math
 import time
 import tracemalloc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -30,13 +30,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from ..core import backward as _backward
 from ..present import checks
 from ..core.validation import as_float_array, check_shape, positive_int
-from ..core.activations import activation_grad
-from ..core.backward import backward_full, loss_and_grads, param_grads
+from ..core.backward import loss_and_grads, loss_and_grads_checkpointed  # noqa: F401 (chapter 4 name)
 from ..core.params import RNNParams
-from ..core.rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, step_losses
 
 # --------------------------------------------------------------------------- the linear example
 
@@ -259,37 +256,6 @@ def draw_cost_frame(T: int, timing: dict[str, np.ndarray]) -> Figure:
     return fig
 
 
-# --------------------------------------------------------------------------- counting the library
-
-
-@dataclass
-class CallCounter:
-    """How many times a wrapped function was called."""
-
-    calls: int = 0
-
-
-@contextmanager
-def counting_step_back() -> Iterator[CallCounter]:
-    """Count calls of the library's local step rule ``bptt.backward.step_back`` inside the ``with`` block.
-
-    Every call is one product with the step Jacobian (da_s W). The original function is restored on exit,
-    also when the block raises.
-    """
-    original = _backward.step_back
-    counter = CallCounter()
-
-    def counted(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-        counter.calls += 1
-        return original(*args, **kwargs)
-
-    _backward.step_back = counted
-    try:
-        yield counter
-    finally:
-        _backward.step_back = original
-
-
 # --------------------------------------------------------------------------- timing and memory
 
 
@@ -389,46 +355,6 @@ def memory_sweep(Ts: Any, *, methods: tuple[str, ...] = ("bptt", "checkpoint"), 
 
 
 # --------------------------------------------------------------------------- checkpointing
-
-
-def loss_and_grads_checkpointed(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *,
-                                activation: str = "tanh", segment: int | None = None
-                                ) -> tuple[float, RNNParams]:
-    """Full BPTT with checkpoints (eq. eq-cost-checkpoint): the same loss and gradients as
-    ``loss_and_grads(method="bptt")`` while storing O(T/k + k) states instead of O(T).
-
-    xs: (T, B, D); ys: (T, B); h0: (B, H) or None. segment: k, the number of steps between checkpoints
-    (default ceil(sqrt(T)), which minimises T/k + k). The forward pass keeps only the state entering each
-    segment; the backward pass recomputes one segment's states from its checkpoint (one extra forward in
-    all), runs the reverse recursion over it and hands dL/dh at the segment's start to the segment before.
-    """
-    activation_grad(activation)
-    xs, h0 = check_inputs(params, xs, h0)
-    ys = check_labels(params, xs, ys)
-    T = xs.shape[0]
-    k = math.ceil(math.sqrt(T)) if segment is None else positive_int(segment, "segment")
-    fprime_of = activation_grad(activation)
-    starts = list(range(0, T, k))
-    checkpoints, total, h = [], 0.0, h0
-    for s in starts:                                   # forward: keep one state per segment
-        checkpoints.append(h)
-        hs = run_hidden(params, xs[s:s + k], h, activation)
-        total += float(step_losses(output_logits(params, hs), ys[s:s + k]).sum())
-        h = hs[-1].copy()                              # a copy: a view would keep all of hs alive
-    grads = params.map(np.zeros_like)
-    carry = np.zeros_like(h0)                          # dL/dh at the end of this segment from later steps
-    for s, h_in in zip(reversed(starts), reversed(checkpoints)):
-        seg_x = xs[s:s + k]
-        hs = run_hidden(params, seg_x, h_in, activation)   # recompute this segment's states
-        logits = output_logits(params, hs)
-        dO = logits_grad(logits, ys[s:s + k])
-        dH = dO @ params.V
-        dH[-1] += carry
-        dA = backward_full(dH, fprime_of(hs[1:]), params.W, np.ones(len(seg_x)))
-        carry = dA[0] @ params.W                       # dL/dh_in, handed to the previous segment
-        g = param_grads(params, seg_x, hs, dA, dO)
-        grads = RNNParams(*(a + b for a, b in zip(grads, g)))
-    return total, grads
 
 
 def stored_states(T: int, segment: int | None = None) -> int:

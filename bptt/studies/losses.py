@@ -19,13 +19,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..present import checks
-from ..core.validation import as_float_array, as_labels, choice, positive_int
-from ..core.activations import activation_grad
-from ..core.backward import backward_full, param_grads
+from ..core.backward import backward_full, param_grads, prepare
 from ..core.params import RNNParams
-from ..core.rnn import check_inputs, log_softmax, output_logits, run_hidden, softmax
+from ..core.rnn import losses_and_logits_grad, output_logits
+from ..core.validation import as_float_array, as_labels, as_weights, choice, positive_int
 
 #: the input/output settings of note-d, each a weighting of the same per-step losses
 SETTINGS = ("many-to-many", "many-to-one", "one-to-many")
@@ -57,23 +57,6 @@ def padding_mask(lengths: Any, T: int | None = None) -> np.ndarray:
     return (np.arange(T)[:, None] < lengths[None, :]).astype(np.float64)
 
 
-def as_weights(weights: Any, T: int, B: int) -> np.ndarray:
-    """Validate per-step weights, (T,) or (T, B), finite and >= 0; return them broadcast to (T, B)."""
-    w = np.asarray(weights)
-    if w.ndim == 1:
-        w = as_float_array(w, "weights", 1)
-        if w.shape != (T,):
-            raise ValueError(f"weights must have shape (T,) = ({T},) or (T, B) = ({T}, {B}), got {w.shape}")
-        w = np.broadcast_to(w[:, None], (T, B))
-    else:
-        w = as_float_array(w, "weights", 2)
-        if w.shape != (T, B):
-            raise ValueError(f"weights must have shape (T,) = ({T},) or (T, B) = ({T}, {B}), got {w.shape}")
-    if np.any(w < 0):
-        raise ValueError("weights must be >= 0 (a negative weight would reward a wrong prediction)")
-    return w
-
-
 def _logits_and_labels(logits: Any, ys: Any) -> tuple[np.ndarray, np.ndarray]:
     logits = as_float_array(logits, "logits", 3)
     T, B, K = logits.shape
@@ -83,30 +66,26 @@ def _logits_and_labels(logits: Any, ys: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- loss and dL/do
-def weighted_step_losses(logits: Any, ys: Any, weights: Any) -> np.ndarray:
+def weighted_step_losses(logits: ArrayLike, ys: ArrayLike, weights: ArrayLike) -> NDArray[np.float64]:
     """Weighted per-step losses (T,): entry t = sum_b w[t, b] * (-log softmax(o_t[b])[y_t[b]]) / B.
     logits: (T, B, K); ys: (T, B) ints in [0, K); weights: (T,) or (T, B). With all-ones weights this is
     ``bptt.step_losses`` (eq-loss-batch); the sum over t is L of eq-loss-weighted."""
-    logits, ys = _logits_and_labels(logits, ys)
-    T, B, _ = logits.shape
-    w = as_weights(weights, T, B)
-    nll = -np.take_along_axis(log_softmax(logits), ys[..., None], axis=-1)[..., 0]
-    return (w * nll).sum(axis=1) / B
+    logits_arr, ys_arr = _logits_and_labels(logits, ys)
+    T, B, _ = logits_arr.shape
+    return losses_and_logits_grad(logits_arr, ys_arr, weights=as_weights(weights, T, B))[0]
 
 
-def weighted_loss_and_logit_grads(logits: Any, ys: Any, weights: Any) -> tuple[float, np.ndarray]:
-    """L of eq-loss-weighted and dL/do_t for every step (eq-loss-dodt).
+def weighted_loss_and_logit_grads(logits: ArrayLike, ys: ArrayLike, weights: ArrayLike
+                                  ) -> tuple[float, NDArray[np.float64]]:
+    """L of eq-loss-weighted and dL/do_t for every step (eq-loss-dodt), by the core's one log-sum-exp pass.
 
     logits: (T, B, K); ys: (T, B) ints in [0, K); weights: (T,) or (T, B), >= 0.
     Returns (L, dO) with dO: (T, B, K), dO[t, b] = w[t, b] * (softmax(o_t[b]) - onehot(y_t[b])) / B.
     A step with weight 0 receives exactly zero gradient on its logits."""
-    logits, ys = _logits_and_labels(logits, ys)
-    T, B, K = logits.shape
-    w = as_weights(weights, T, B)
-    g = softmax(logits)
-    g[np.arange(T)[:, None], np.arange(B)[None, :], ys] -= 1.0
-    dO = g * (w / B)[..., None]
-    return float(weighted_step_losses(logits, ys, w).sum()), dO
+    logits_arr, ys_arr = _logits_and_labels(logits, ys)
+    T, B, _ = logits_arr.shape
+    steps, dO = losses_and_logits_grad(logits_arr, ys_arr, weights=as_weights(weights, T, B))
+    return float(steps.sum()), dO
 
 
 def softmax_jacobian(p: Any) -> np.ndarray:
@@ -136,8 +115,8 @@ def one_to_many_inputs(x0: Any, T: int) -> np.ndarray:
     return xs
 
 
-def weighted_backward(params: RNNParams, xs: Any, ys: Any, weights: Any, h0: Any = None, *,
-                      activation: str = "tanh") -> dict[str, Any]:
+def weighted_backward(params: RNNParams, xs: ArrayLike, ys: ArrayLike, weights: ArrayLike,
+                      h0: ArrayLike | None = None, *, activation: str = "tanh") -> dict[str, Any]:
     """Forward pass, weighted loss and full BPTT in one call, keeping the intermediate gradients.
 
     xs: (T, B, D); ys: (T, B); weights: (T,) or (T, B); h0: (B, H) or None.
@@ -147,24 +126,19 @@ def weighted_backward(params: RNNParams, xs: Any, ys: Any, weights: Any, h0: Any
       hs:     (T+1, B, H) states, logits: (T, B, K);
       dO:     (T, B, K) dL/do_t (eq-loss-dodt);
       dH:     (T, B, H) dL/dh_t, the total gradient reaching each state, its own loss through V and every
-              later loss through W (the recursion of the next chapter);
+              later loss through W (eq-loss-dh), read off the core's reverse sweep by its hook;
       grads:  RNNParams, dL/dU, dL/dW, dL/dV, dL/dc, dL/db.
+    The loss and gradients are ``bptt.weighted_loss_and_grads``'s: the same preparation and loop.
     """
-    activation_grad(activation)
-    xs, h0 = check_inputs(params, xs, h0)
-    T, B, _ = xs.shape
-    ys = as_labels(ys, T, B, params.n_out)
-    w = as_weights(weights, T, B)
-    hs = run_hidden(params, xs, h0, activation)
-    logits = output_logits(params, hs)
-    loss, dO = weighted_loss_and_logit_grads(logits, ys, w)
-    direct = dO @ params.V                       # V^T dL/do_t, the step's own contribution
-    fprime = activation_grad(activation)(hs[1:])
-    dA = backward_full(direct, fprime, params.W, np.ones(T))
-    dH = direct.copy()
-    dH[:-1] += dA[1:] @ params.W                 # + W^T dL/da_{t+1}
-    return {"loss": loss, "steps": weighted_step_losses(logits, ys, w), "hs": hs, "logits": logits,
-            "dO": dO, "dH": dH, "grads": param_grads(params, xs, hs, dA, dO)}
+    p = prepare(params, xs, ys, h0, activation=activation, weights=weights)
+    dH = np.empty_like(p.dH)
+
+    def keep(s: int, dh: NDArray[np.float64], da: NDArray[np.float64]) -> None:
+        dH[s] = dh
+
+    dA = backward_full(p.dH, p.fprime, params.W, np.ones(len(p.dH)), on_step=keep)
+    return {"loss": float(p.losses.sum()), "steps": p.losses, "hs": p.hs, "logits": output_logits(params, p.hs),
+            "dO": p.dO, "dH": dH, "grads": param_grads(params, p.xs, p.hs, dA, p.dO)}
 
 
 def output_grads(hs: Any, dO: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -2,12 +2,11 @@
 
 BPTT's gradient is a sum over paths in the unrolled graph. This module makes those paths explicit:
 
-* ``term_state_grads``: dL_t/dh_k for every loss term t and step k, kept apart (not summed over t).
 * ``copy_contributions``: dL_t/dW^(k), the part of the gradient that flows through the copy of each
   weight used at step k (Goodfellow's W^(t) trick); summed over t and k it is the full gradient
   (eq-chain-copies), summed over k alone it is dL_t/dW (eq-chain-product).
-* ``state_grads_recursive``: the O(T) recursion dL/dh_t = dL_t/dh_t + dL/dh_{t+1} dh_{t+1}/dh_t
-  (eq-chain-recursion), written with row vectors as in the code.
+* the O(T) recursion dL/dh_t = dL_t/dh_t + dL/dh_{t+1} dh_{t+1}/dh_t (eq-chain-recursion) is the core's
+  ``bptt.backward.state_grads``; exercise chain-3 checks a learner's version against it.
 * a scalar many-to-one RNN (the hand-derivation note's s_t = f(u x_t + w s_{t-1} + k)) whose paths are
   listed one by one with their factors (``scalar_paths``), and its gradients (``scalar_grads``).
 * the drawings of the unrolled graph and of the chapter's path widget, and the chapter's exercise checkers.
@@ -29,129 +28,10 @@ from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 from ..present import checks, plotting
 from ..core.validation import as_float_array, choice, positive_int
 from ..core.activations import activation_fn, activation_grad
-from ..core.params import RNNParams
-from ..core.rnn import check_inputs, check_labels, log_softmax, logits_grad, output_logits, run_hidden, softmax
+from ..core.backward import state_grads
+from ..core.diagnostics import MAX_COPY_ENTRIES, CopyContributions, copy_contributions  # noqa: F401  (chapter 3's names)
+from ..core.rnn import log_softmax, softmax
 
-#: refuse per-copy arrays larger than this many float64 entries (T^2 * H * max(H, D, K) grows fast)
-MAX_COPY_ENTRIES = 20_000_000
-
-
-# --------------------------------------------------------------------------- vector RNN: per-term, per-copy
-def term_state_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh"
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """dL_t/dh_k for every loss term t and every step k, kept separate (eq-chain-product, in rows).
-
-    xs: (T, B, D), ys: (T, B), h0: (B, H) or None. L_t is the batch-mean cross-entropy at step t.
-    Returns (DH, hs): DH (T, T, B, H) with DH[t-1, k-1] = dL_t/dh_k (zero for k > t), and the states
-    hs (T+1, B, H). One reverse sweep carries every term at once: at step k the buffer holds
-    dL_t/dh_k for t = k .. T and moves back with one product by diag(f'(a_k)) W.
-    """
-    activation_grad(activation)
-    xs, h0 = check_inputs(params, xs, h0)
-    ys = check_labels(params, xs, ys)
-    T, B, _ = xs.shape
-    H = params.n_hidden
-    hs = run_hidden(params, xs, h0, activation)
-    dH = logits_grad(output_logits(params, hs), ys) @ params.V      # direct dL_t/dh_t: (T, B, H)
-    fprime = activation_grad(activation)(hs[1:])                     # f'(a_k): (T, B, H)
-    DH = np.zeros((T, T, B, H))
-    carry = np.zeros((0, B, H))
-    for k in range(T - 1, -1, -1):
-        C = np.concatenate([dH[k][None], carry])                     # rows: t = k, k+1, ..., T-1
-        DH[k:, k] = C
-        carry = (C * fprime[k]) @ params.W                           # dL_t/dh_{k-1} = dL_t/dh_k diag(f') W
-    return DH, hs
-
-
-@dataclass(frozen=True)
-class CopyContributions:
-    """dL_t/dtheta^(k) for theta in U, W, V, b, c: each array has two leading axes (t, k), 0-based.
-
-    U: (T, T, H, D), W: (T, T, H, H), V: (T, T, K, H), b: (T, T, H), c: (T, T, K).
-    Entries with k > t are zero (a copy used after step t cannot change L_t); V and c are nonzero only
-    on the diagonal k = t (the output weights reach L_t through o_t alone).
-    """
-
-    U: np.ndarray
-    W: np.ndarray
-    V: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-
-    @property
-    def T(self) -> int:
-        """The number of steps."""
-        return self.W.shape[0]
-
-    def total(self) -> RNNParams:
-        """dL/dtheta = sum_t sum_k dL_t/dtheta^(k) (eq-chain-copies)."""
-        return RNNParams(*(getattr(self, n).sum(axis=(0, 1)) for n in "UWVbc"))
-
-    def term(self, t: int) -> RNNParams:
-        """dL_t/dtheta = sum_k dL_t/dtheta^(k) for the 1-based loss term t (eq-chain-product)."""
-        t = positive_int(t, "t")
-        if t > self.T:
-            raise ValueError(f"t must lie in 1 .. T = {self.T}, got {t}")
-        return RNNParams(*(getattr(self, n)[t - 1].sum(axis=0) for n in "UWVbc"))
-
-    def norms(self, name: str = "W") -> np.ndarray:
-        """(T, T): N[t-1, k-1] = ||dL_t/dname^(k)|| (Frobenius), zero for k > t."""
-        name = choice(name, "name", ("U", "W", "V", "b", "c"))
-        a = getattr(self, name)
-        return np.sqrt((a * a).reshape(self.T, self.T, -1).sum(-1))
-
-
-def copy_contributions(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh"
-                       ) -> CopyContributions:
-    """The contribution of each step's copy of each weight to each loss term (Goodfellow's W^(t) trick).
-
-    With delta_k^(t) = dL_t/da_k = dL_t/dh_k * f'(a_k) (rows of shape (B, H)):
-    dL_t/dW^(k) = delta_k^(t)^T h_{k-1},  dL_t/dU^(k) = delta_k^(t)^T x_k,  dL_t/db^(k) = sum_b delta_k^(t),
-    dL_t/dV^(t) = (dL_t/do_t)^T h_t,      dL_t/dc^(t) = sum_b dL_t/do_t.
-    xs: (T, B, D), ys: (T, B), h0: (B, H) or None. Memory grows as T^2 H^2: for long sequences use
-    ``bptt.gradient_norms`` (ValueError above MAX_COPY_ENTRIES entries).
-    """
-    xs_arr, _ = check_inputs(params, xs, h0)
-    T, B, D = xs_arr.shape
-    H, K = params.n_hidden, params.n_out
-    size = T * T * (H * H + H * D + K * H + H + K)
-    if size > MAX_COPY_ENTRIES:
-        raise ValueError(f"copy_contributions would hold {size} numbers (T = {T}, H = {H}); expected at most "
-                         f"{MAX_COPY_ENTRIES}: use a shorter sequence or bptt.gradient_norms")
-    DH, hs = term_state_grads(params, xs, ys, h0, activation=activation)
-    DA = DH * activation_grad(activation)(hs[1:])[None]                 # (T, T, B, H), delta_k^(t)
-    dO = logits_grad(output_logits(params, hs), check_labels(params, xs_arr, ys))   # (T, B, K)
-    Vc = np.zeros((T, T, K, H))
-    cc = np.zeros((T, T, K))
-    idx = np.arange(T)
-    Vc[idx, idx] = np.einsum("tbk,tbh->tkh", dO, hs[1:])
-    cc[idx, idx] = dO.sum(axis=1)
-    return CopyContributions(U=np.einsum("tkbi,kbj->tkij", DA, xs_arr),
-                             W=np.einsum("tkbi,kbj->tkij", DA, hs[:-1]),
-                             V=Vc, b=DA.sum(axis=2), c=cc)
-
-
-def state_grads_recursive(dH: Any, fprime: Any, W: Any) -> np.ndarray:
-    """The backward recursion for the total state gradient (eq-chain-recursion), in rows:
-
-        dL/dh_T = dL_T/dh_T,   dL/dh_t = dL_t/dh_t + (dL/dh_{t+1} * f'(a_{t+1})) W.
-
-    dH: (T, B, H) = the direct dL_t/dh_t; fprime: (T, B, H) = f'(a_t); W: (H, H). Returns (T, B, H).
-    """
-    dH = as_float_array(dH, "dH", 3)
-    fprime = as_float_array(fprime, "fprime", 3)
-    W = as_float_array(W, "W", 2)
-    if fprime.shape != dH.shape:
-        raise ValueError(f"fprime must have the shape of dH, (T, B, H) = {dH.shape}, got {fprime.shape}")
-    H = dH.shape[2]
-    if W.shape != (H, H):
-        raise ValueError(f"W must have shape (H, H) = ({H}, {H}), got {W.shape}")
-    out = np.empty_like(dH)
-    carry = np.zeros_like(dH[0])
-    for t in range(dH.shape[0] - 1, -1, -1):
-        out[t] = dH[t] + carry
-        carry = (out[t] * fprime[t]) @ W
-    return out
 
 
 # --------------------------------------------------------------------------- the scalar many-to-one RNN
@@ -464,7 +344,7 @@ def _check_chain_3(answer: Any) -> tuple[bool, str]:
         got = fn(dH.copy(), fp.copy(), W.copy())
         if got is None:
             return False, "your function returned None: return the (T, B, H) array of dL/dh_t"
-        ok, msg = checks.close(got, state_grads_recursive(dH, fp, W), rtol=1e-9, atol=1e-12,
+        ok, msg = checks.close(got, state_grads(dH, fp, W), rtol=1e-9, atol=1e-12,
                                what=f"result for T, B, H = {dH.shape}")
         if not ok:
             return ok, msg

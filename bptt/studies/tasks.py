@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.validation import as_float_array, check_shape, choice, positive_int
-from ..core.activations import activation_grad
-from ..core.backward import backward_full, param_grads
+from ..core.validation import choice, positive_int
+from ..core.backward import weighted_loss_and_grads
 from ..core.params import RNNParams
-from ..core.rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden, softmax, step_losses
+from ..core.rnn import check_inputs, output_logits, run_hidden, softmax
 from ..core import lstm
 
 MODELS = ("rnn", "lstm")
@@ -74,20 +73,8 @@ def init_rnn(n_in: int, n_hidden: int, n_out: int, *, seed: int = 0) -> RNNParam
                      V=rng.uniform(-a, a, (n_out, H)), b=rng.uniform(-a, a, H), c=np.zeros(n_out))
 
 
-def rnn_loss_and_grads(params: RNNParams, xs: Any, ys: Any, weights: Any = None, *, activation: str = "tanh"
-                       ) -> tuple[float, RNNParams]:
-    """``bptt.loss_and_grads`` (full BPTT) for the weighted loss L = sum_t w_t L_t. weights: (T,) or None."""
-    activation_grad(activation)
-    xs, h0 = check_inputs(params, xs)
-    ys = check_labels(params, xs, ys)
-    T = xs.shape[0]
-    w = np.ones(T) if weights is None else as_float_array(weights, "weights", 1)
-    check_shape(w, "weights", (T,), "(T,)")
-    hs = run_hidden(params, xs, h0, activation)
-    logits = output_logits(params, hs)
-    dO = logits_grad(logits, ys) * w[:, None, None]
-    dA = backward_full(dO @ params.V, activation_grad(activation)(hs[1:]), params.W, np.ones(T))
-    return float(w @ step_losses(logits, ys)), param_grads(params, xs, hs, dA, dO)
+#: ``bptt.weighted_loss_and_grads``: full BPTT for L = sum_t w_t L_t; weights (T,), (T, B) or None
+rnn_loss_and_grads = weighted_loss_and_grads
 
 
 # --------------------------------------------------------------------------- training

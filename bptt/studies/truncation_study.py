@@ -10,7 +10,7 @@ randomized draws at once, is one tensor contraction. Steps are 0-based as in cod
 and writes hs[t + 1]; "h_{k-1}" is hs[k].
 
 Contents: a model whose gradient has long memory (``long_memory_problem``), pair contributions
-(``pair_contributions``), the contraction (``combine``), many randomized weight matrices at once
+(``bptt.copy_contributions(...).W``), the contraction (``combine``), many randomized weight matrices at once
 (``randomized_weights``), error measures (``relative_error``, ``cosine``), cost counts
 (``backward_products``, ``peak_states``), the exact variance of the randomized estimator
 (``randomized_variance``), and the chapter's exercise checkers.
@@ -22,14 +22,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..present import checks
-from ..core.validation import choice, positive_int, probability
-from ..core.activations import activation_grad
+from ..core.validation import positive_int, probability
+from ..core.diagnostics import copy_contributions
 from .demo import orthogonal
 from ..core.params import RNNParams
-from ..core.rnn import check_inputs, check_labels, logits_grad, output_logits, run_hidden
 from ..core.truncation import carry_multipliers, path_weights
 
-__all__ = ["Problem", "long_memory_problem", "pair_contributions", "combine", "randomized_weights",
+__all__ = ["Problem", "long_memory_problem", "combine", "randomized_weights",
            "relative_error", "cosine", "backward_products", "peak_states", "randomized_variance",
            "running_mean_errors", "lookback_steps"]
 
@@ -65,41 +64,9 @@ def long_memory_problem(T: int = 48, B: int = 4, D: int = 3, H: int = 8, K: int 
     return Problem(params, xs, ys, np.zeros((B, H)))
 
 
-def pair_contributions(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
-                       which: str = "W") -> np.ndarray:
-    """C: the full-BPTT contribution of every (loss term t, step k) pair to one parameter's gradient,
-    eq. (eq-trunc-pairs). xs: (T, B, D), ys: (T, B).
-
-    Returns C: (T, T, *shape) with C[t, k] = sum_b delta_{t,k} (x) input_k, where delta_{t,k} = dL_t/da_k
-    (eq. eq-trunc-chain) and input_k is hs[k] for which="W" (shape (H, H)), xs[k] for "U" ((H, D)),
-    1 for "b" ((H,)); C[t, k] = 0 for k > t. Summing C over both axes gives the full BPTT gradient.
-    One reverse sweep, vectorised over the loss terms t (O(T) sequential steps, O(T^2) work).
-    """
-    which = choice(which, "which", ("W", "U", "b"))
-    act_grad = activation_grad(activation)
-    xs, h0 = check_inputs(params, xs, h0)
-    ys = check_labels(params, xs, ys)
-    T, B, _ = xs.shape
-    H = params.n_hidden
-    hs = run_hidden(params, xs, h0, activation)
-    dH = logits_grad(output_logits(params, hs), ys) @ params.V      # (T, B, H): direct dL_t/dh_t
-    fprime = act_grad(hs[1:])                                        # (T, B, H): f'(a_t)
-    delta = np.zeros((T, T, B, H))                                   # delta[t, k] = dL_t/da_k
-    carry = np.zeros((0, B, H))                                      # dL_t/dh_s for t = s+1 .. T-1
-    for s in range(T - 1, -1, -1):
-        buf = np.concatenate([dH[s][None], carry]) * fprime[s]       # dL_t/da_s for t = s .. T-1
-        delta[s:, s] = buf
-        carry = buf @ params.W                                       # dL_t/dh_{s-1}
-    if which == "W":
-        return np.einsum("tkbh,kbj->tkhj", delta, hs[:-1], optimize=True)
-    if which == "U":
-        return np.einsum("tkbh,kbj->tkhj", delta, xs, optimize=True)
-    return delta.sum(axis=2)
-
-
 def combine(C: np.ndarray, P: np.ndarray) -> np.ndarray:
     """The gradient a strategy computes, eq. (eq-trunc-strategy): sum_{t,k} P[t, k] C[t, k].
-    C: (T, T, *shape) from ``pair_contributions``; P: (..., T, T) path weights (any number of leading
+    C: (T, T, *shape) from ``bptt.copy_contributions(...).W``; P: (..., T, T) path weights (any number of leading
     axes, e.g. N randomized draws). Returns (..., *shape)."""
     C = np.asarray(C, dtype=float)
     P = np.asarray(P, dtype=float)
@@ -202,7 +169,7 @@ def randomized_variance(C: np.ndarray, keep_prob: float) -> float:
     With P[t,k] = prod_{j in (k, t]} xi_j and independent xi_j of mean 1 and E[xi_j^2] = 1/keep_prob,
     Cov(P[t,k], P[t',k']) = keep_prob^(-o) - 1, o = |(k, t] & (k', t']| = max(0, min(t,t') - max(k,k')).
     So E||g_xi - g||^2 = sum over pairs p, q of (keep_prob^(-o_pq) - 1) <C_p, C_q>.
-    C: (T, T, *shape) from ``pair_contributions``. The mean of N draws has 1/N of it."""
+    C: (T, T, *shape) from ``bptt.copy_contributions(...).W``. The mean of N draws has 1/N of it."""
     keep_prob = probability(keep_prob, "keep_prob")
     C = np.asarray(C, dtype=float)
     T = C.shape[0]
@@ -255,7 +222,7 @@ def _check_moments(answer: Any) -> tuple[bool, str]:
                                  "combine that expected weight matrix with the pair contributions")
 def _check_bias(answer: Any) -> tuple[bool, str]:
     prob = long_memory_problem()
-    C = pair_contributions(*prob)
+    C = copy_contributions(*prob).W
     T = C.shape[0]
     lag = np.subtract.outer(np.arange(T), np.arange(T))
     expected_P = np.where(lag >= 0, 0.6 ** np.maximum(lag, 0), 0.0)
