@@ -76,7 +76,7 @@ def test_states_receiving_gradient_are_the_chunk(T, k, term):
     norms = torch_rnn.state_gradient_norms(*prob, term=term, detach_every=k)
     got = [int(i) for i in np.flatnonzero(norms)]
     start = 0 if k is None else (term // k) * k
-    assert got == list(range(start, term + 1)) == torch_rnn.reached_steps(T, term, k)
+    assert got == list(range(start, term + 1)) == bptt.truncation_study.lookback_steps(term, T, detach_every=k).tolist()
 
 
 @pytest.mark.parametrize("T,k", [(10, None), (10, 4), (12, 3), (7, 1)])

@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .validation import ACTIVATIONS, choice
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # exp of -|a| only, so no overflow for large |a|
+def sigmoid(a: ArrayLike) -> NDArray[np.float64]:
+    """The logistic function 1 / (1 + e^-a), computed from exp(-|a|) only, so no overflow for large |a|."""
+    a = np.asarray(a, dtype=np.float64)
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -41,7 +43,7 @@ def _identity_grad(h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
-    "sigmoid": _sigmoid,
+    "sigmoid": sigmoid,
     "relu": lambda a: np.maximum(a, 0.0),
     "identity": lambda a: a,
 }
@@ -49,7 +51,7 @@ FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 #: the same functions applied in place (a is overwritten with f(a)), for the sequential forward loop
 IN_PLACE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": lambda a: np.tanh(a, out=a),
-    "sigmoid": lambda a: np.copyto(a, _sigmoid(a)) or a,
+    "sigmoid": lambda a: np.copyto(a, sigmoid(a)) or a,
     "relu": lambda a: np.maximum(a, 0.0, out=a),
     "identity": lambda a: a,
 }

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .validation import as_float_array, as_labels, check_shape, choice, positive_int
-from .activations import activation_fn
-from .rnn import logits_grad, step_losses
+from .validation import as_float_array, as_labels, as_weights, check_shape, choice, positive_int
+from .activations import sigmoid as _sigmoid
+from .params import ParamArrays
+from .rnn import logits_grad, losses_and_logits_grad
 
 #: the gate blocks of W_ih, W_hh and b, in torch.nn.LSTM's order
 GATES = ("i", "f", "g", "o")
-_sigmoid = activation_fn("sigmoid")
 
 __all__ = ["GATES", "LSTMParams", "LSTMCache", "lstm_step", "lstm_step_back", "lstm_forward", "lstm_loss",
            "lstm_loss_and_grads", "lstm_gradient_norms", "n_lstm_params"]
@@ -34,7 +34,7 @@ __all__ = ["GATES", "LSTMParams", "LSTMCache", "lstm_step", "lstm_step_back", "l
 
 # --------------------------------------------------------------------------- parameters
 @dataclass(frozen=True)
-class LSTMParams:
+class LSTMParams(ParamArrays):
     """Weights of an LSTM layer plus a softmax output head.
 
     W_ih: (4H, D) input -> gates.   W_hh: (4H, H) hidden -> gates.   b: (4H,) gate bias.
@@ -81,11 +81,6 @@ class LSTMParams:
         """K, the number of classes."""
         return self.V.shape[0]
 
-    @property
-    def n_params(self) -> int:
-        """Total number of scalars in all five arrays."""
-        return sum(a.size for a in self.arrays())
-
     def gate(self, name: str) -> slice:
         """Rows of W_ih / W_hh / b that belong to gate ``name`` in ``GATES``."""
         k = GATES.index(choice(name, "gate", GATES))
@@ -113,25 +108,6 @@ class LSTMParams:
         b = self.b.copy()
         b[self.gate("f")] = value
         return LSTMParams(self.W_ih, self.W_hh, b, self.V, self.c)
-
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """(W_ih, W_hh, b, V, c)."""
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return iter(self.arrays())
-
-    def map(self, fn: Callable[[np.ndarray], np.ndarray]) -> "LSTMParams":
-        """A new LSTMParams with ``fn`` applied to each array."""
-        return LSTMParams(*(fn(a) for a in self.arrays()))
-
-    def flat(self) -> np.ndarray:
-        """All entries in one vector (W_ih, W_hh, b, V, c order)."""
-        return np.concatenate([a.ravel() for a in self.arrays()])
-
-    def norm(self) -> float:
-        """Global L2 norm over all five arrays."""
-        return float(np.sqrt(sum(float(np.sum(a * a)) for a in self.arrays())))
 
 
 def n_lstm_params(D: int, H: int, K: int | None = None, *, torch_biases: bool = False) -> int:
@@ -213,14 +189,6 @@ def _check_inputs(params: Any, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, n
     return xs, states[0], states[1]
 
 
-def _check_weights(weights: Any, T: int) -> np.ndarray:
-    if weights is None:
-        return np.ones(T)
-    w = as_float_array(weights, "weights", 1)
-    check_shape(w, "weights", (T,), "(T,)")
-    return w
-
-
 def _run(params: LSTMParams, xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> LSTMCache:
     T, B, _ = xs.shape
     H = params.n_hidden
@@ -245,8 +213,8 @@ def lstm_loss(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = No
     """L = sum_t w_t L_t with L_t the batch-mean cross-entropy at step t (no gradients)."""
     xs, h0, c0 = _check_inputs(params, xs, h0, c0)
     ys = as_labels(ys, xs.shape[0], xs.shape[1], params.n_out)
-    w = _check_weights(weights, xs.shape[0])
-    return float(w @ step_losses(_run(params, xs, h0, c0).logits, ys))
+    w = None if weights is None else as_weights(weights, *ys.shape)
+    return float(losses_and_logits_grad(_run(params, xs, h0, c0).logits, ys, weights=w)[0].sum())
 
 
 def lstm_loss_and_grads(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = None, *,
@@ -254,15 +222,15 @@ def lstm_loss_and_grads(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0
     """Loss L = sum_t w_t L_t (w = ones by default: exactly the loss of ``bptt.loss_and_grads``) and its
     gradient by BPTT through both time channels, h and c.
 
-    xs: (T, B, D) float; ys: (T, B) int in [0, K); h0, c0: (B, H) or None; weights: (T,) or None.
+    xs: (T, B, D) float; ys: (T, B) int in [0, K); h0, c0: (B, H) or None; weights: (T,), (T, B) or None.
     Returns (loss, grads) with grads an LSTMParams of the same shapes as params.
     """
     xs, h0, c0 = _check_inputs(params, xs, h0, c0)
     T, B, _ = xs.shape
     ys = as_labels(ys, T, B, params.n_out)
-    w = _check_weights(weights, T)
+    w = None if weights is None else as_weights(weights, T, B)
     cache = _run(params, xs, h0, c0)
-    dO = logits_grad(cache.logits, ys) * w[:, None, None]      # dL/do_t, eq. (10.18) times w_t
+    losses, dO = losses_and_logits_grad(cache.logits, ys, weights=w)   # dL/do_t (eq-loss-dodt)
     dH = dO @ params.V                                          # direct dL_t/dh_t
     dZ = np.empty_like(cache.gates)
     dh, dc = np.zeros_like(h0), np.zeros_like(c0)
@@ -272,7 +240,7 @@ def lstm_loss_and_grads(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0
     dZ2, dO2 = dZ.reshape(T * B, 4 * H), dO.reshape(T * B, K)
     grads = LSTMParams(W_ih=dZ2.T @ xs.reshape(T * B, -1), W_hh=dZ2.T @ cache.hs[:-1].reshape(T * B, H),
                        b=dZ2.sum(0), V=dO2.T @ cache.hs[1:].reshape(T * B, H), c=dO2.sum(0))
-    return float(w @ step_losses(cache.logits, ys)), grads
+    return float(losses.sum()), grads
 
 
 def lstm_gradient_norms(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = None, *,

@@ -1,16 +1,50 @@
-"""The parameters of the vanilla RNN, in Goodfellow et al.'s names (ch. 10, eqs. 10.8-10.11)."""
+"""Parameter containers: the shared vector methods (``ParamArrays``) and the vanilla RNN's parameters in the
+book's names (eq-fwd-a, eq-fwd-h, eq-fwd-o; Goodfellow et al. eqs. 10.8-10.11)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .validation import as_float_array, check_shape
 
 
+class ParamArrays:
+    """The methods shared by every parameter dataclass (``RNNParams``, ``LSTMParams``): its fields, in
+    order, are arrays, and together they form one parameter vector."""
+
+    def arrays(self) -> tuple[NDArray[np.float64], ...]:
+        """The arrays in field order."""
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[NDArray[np.float64]]:
+        return iter(self.arrays())
+
+    def map(self: P, fn: Callable[[NDArray[np.float64]], NDArray[np.float64]]) -> P:
+        """A new object of the same type with ``fn`` applied to each array."""
+        return type(self)(*(fn(a) for a in self.arrays()))
+
+    def flat(self) -> NDArray[np.float64]:
+        """All entries concatenated into one vector, in field order."""
+        return np.concatenate([a.ravel() for a in self.arrays()])
+
+    def norm(self) -> float:
+        """Global L2 norm over all arrays."""
+        return float(np.sqrt(sum(float(np.sum(a * a)) for a in self.arrays())))
+
+    @property
+    def n_params(self) -> int:
+        """Total number of scalars in all arrays."""
+        return sum(a.size for a in self.arrays())
+
+
+P = TypeVar("P", bound=ParamArrays)
+
+
 @dataclass(frozen=True)
-class RNNParams:
+class RNNParams(ParamArrays):
     """Weights of h_t = f(U x_t + W h_{t-1} + b), o_t = V h_t + c.
 
     U: (H, D) input -> hidden.   W: (H, H) hidden -> hidden.   V: (K, H) hidden -> output.
@@ -73,26 +107,6 @@ class RNNParams:
 
         return cls(U=gauss((n_hidden, n_in), n_in), W=gauss((n_hidden, n_hidden), n_hidden),
                    V=gauss((n_out, n_hidden), n_hidden), b=np.zeros(n_hidden), c=np.zeros(n_out))
-
-    # treating the five arrays as one vector --------------------------------
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """(U, W, V, b, c)."""
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return iter(self.arrays())
-
-    def map(self, fn: Callable[[np.ndarray], np.ndarray]) -> "RNNParams":
-        """A new RNNParams with ``fn`` applied to each array."""
-        return RNNParams(*(fn(a) for a in self.arrays()))
-
-    def flat(self) -> np.ndarray:
-        """All entries concatenated into one vector (U, W, V, b, c order)."""
-        return np.concatenate([a.ravel() for a in self.arrays()])
-
-    def norm(self) -> float:
-        """Global L2 norm over all five arrays."""
-        return float(np.sqrt(sum(float(np.sum(a * a)) for a in self.arrays())))
 
     def with_W(self, W: np.ndarray) -> "RNNParams":
         """A copy with the recurrent matrix replaced."""

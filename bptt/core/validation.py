@@ -78,3 +78,19 @@ def as_weights(weights: Any, T: int, B: int) -> np.ndarray:
     if np.any(w < 0):
         raise ValueError("weights must be >= 0 (a negative weight would reward a wrong prediction)")
     return np.broadcast_to(w[:, None], (T, B)) if w.ndim == 1 else w
+
+
+def nonneg_number(value: Any, name: str, *, strict: bool = False) -> float:
+    """``value`` as a finite float >= 0 (> 0 if ``strict``), or ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+            or value < 0 or (strict and value == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if strict else '>= 0'}, got {value!r}")
+    return float(value)
+
+
+def square_matrix(W: Any, name: str = "W") -> np.ndarray:
+    """``W`` as a finite float64 non-empty square matrix (H, H), or ValueError."""
+    W = as_float_array(W, name, 2)
+    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix (H, H), got shape {W.shape}")
+    return W

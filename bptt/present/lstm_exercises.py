@@ -5,11 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.activations import activation_fn
+from ..core.activations import sigmoid
 from ..core.lstm import n_lstm_params
 from . import checks
-
-_sigmoid = activation_fn("sigmoid")
 
 
 @checks.exercise("lstm-1", hint="the direct path c_{t-1} -> c_t multiplies elementwise by f_t: a diagonal matrix")
@@ -20,7 +18,7 @@ def _check_dcdc(answer: Any) -> tuple[bool, str]:
 
 @checks.exercise("lstm-2", hint="on the direct cell path the factors multiply: sigma(2.0) ** 10")
 def _check_forget_product(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, float(_sigmoid(np.array(2.0))) ** 10, rtol=1e-4, what="product of forget gates")
+    return checks.close(answer, float(sigmoid(2.0)) ** 10, rtol=1e-4, what="product of forget gates")
 
 
 @checks.exercise("lstm-3", hint="four blocks, each with an (H, D) input matrix, an (H, H) recurrent matrix "

@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from ..present import checks
-from ..core.validation import as_float_array, check_shape, positive_int
+from ..core.validation import as_float_array, check_shape, nonneg_number, positive_int
 from ..core.backward import loss_and_grads, loss_and_grads_checkpointed  # noqa: F401 (chapter 4 name)
 from ..core.params import RNNParams
 
@@ -61,8 +61,7 @@ def linear_problem(T: int, *, B: int = 1, D: int = 2, H: int = 3, seed: int = 0,
                    ) -> LinearProblem:
     """A random linear problem whose W has spectral norm ``radius`` (< 1 keeps h_t bounded for any T)."""
     T, B, D, H = (positive_int(v, n) for v, n in ((T, "T"), (B, "B"), (D, "D"), (H, "H")))
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
+    nonneg_number(radius, "radius", strict=True)
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(H, H))
     W *= radius / np.linalg.norm(W, 2)

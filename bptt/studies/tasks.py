@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.validation import choice, positive_int
+from ..core.validation import choice, nonneg_number, positive_int
 from ..core.backward import weighted_loss_and_grads
+from ..core.clipping import clip_grad_norm
 from ..core.params import RNNParams
 from ..core.rnn import check_inputs, output_logits, run_hidden, softmax
 from ..core import lstm
@@ -79,12 +80,12 @@ rnn_loss_and_grads = weighted_loss_and_grads
 
 # --------------------------------------------------------------------------- training
 class Adam:
-    """Adam (Kingma & Ba, 2015) for a params dataclass (RNNParams or LSTMParams), with global-norm clipping."""
+    """Adam (Kingma & Ba, 2015) for a params dataclass (RNNParams or LSTMParams), with global-norm clipping
+    (``bptt.clip_grad_norm``'s rule)."""
 
     def __init__(self, params: Any, lr: float = 1e-2, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, max_norm: float | None = 1.0) -> None:
-        if not (lr > 0 and np.isfinite(lr)):
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        nonneg_number(lr, "lr", strict=True)
         self.lr, self.betas, self.eps, self.max_norm = float(lr), betas, eps, max_norm
         self.m = [np.zeros_like(a) for a in params.arrays()]
         self.v = [np.zeros_like(a) for a in params.arrays()]
@@ -92,10 +93,7 @@ class Adam:
 
     def step(self, params: Any, grads: Any) -> Any:
         """Return the updated params (a new object of the same type)."""
-        g = list(grads.arrays())
-        if self.max_norm is not None:
-            total = math.sqrt(sum(float(np.sum(x * x)) for x in g))
-            g = [x * min(1.0, self.max_norm / (total + 1e-6)) for x in g]
+        g = list((grads if self.max_norm is None else clip_grad_norm(grads, self.max_norm)[0]).arrays())
         self.t += 1
         b1, b2 = self.betas
         new = []

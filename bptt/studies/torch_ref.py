@@ -27,11 +27,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..present import checks
-from ..core.validation import ACTIVATIONS, METHODS, choice, positive_int
+from ..core.validation import ACTIVATIONS, METHODS, choice
 from ..core.backward import truncation_options
 from ..core.params import RNNParams
 from ..core.rnn import check_inputs, check_labels
-from ..core.truncation import lookback_mask
+from .truncation_study import lookback_steps
 
 _ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
 PARAM_NAMES = ("U", "W", "V", "b", "c")
@@ -215,19 +215,11 @@ def gradient_map(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activat
                                           detach_every=detach_every, xi=xi) for t in range(T)])
 
 
-def reached_steps(T: int, term: int, detach_every: int | None = None) -> list[int]:
-    """The 0-based steps whose state L_term sends gradient to when detaching every ``detach_every`` steps."""
-    T = positive_int(T, "T")
-    if not (isinstance(term, (int, np.integer)) and 0 <= term < T):
-        raise ValueError(f"term must be an integer in [0, T) = [0, {T}), got {term!r}")
-    return [int(k) for k in np.flatnonzero(lookback_mask(T, detach_every=detach_every)[term])]
-
-
 # --------------------------------------------------------------------------- exercises
 @checks.exercise("pytorch-1", hint="the state entering step t is detached when t is 4 or 8; L_7 can reach back "
                                    "to the most recent such step and no further")
 def _check_reached(answer: Any) -> tuple[bool, str]:
-    expected = reached_steps(10, 7, detach_every=4)
+    expected = lookback_steps(7, 10, detach_every=4).tolist()
     got = sorted({int(a) for a in np.asarray(list(answer)).ravel()})
     if got == expected:
         return True, f"L_7 sends gradient to steps {expected} and to none before them"

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..present import checks
-from ..core.validation import positive_int, probability
+from ..core.validation import nonneg_number, positive_int, probability
 from ..core.diagnostics import copy_contributions
 from .demo import orthogonal
 from ..core.params import RNNParams
@@ -51,10 +51,8 @@ def long_memory_problem(T: int = 48, B: int = 4, D: int = 3, H: int = 8, K: int 
     V ~ N(0, 1/H), zero biases, h0 = 0, inputs N(0, 1), random labels in [0, K). Deterministic in ``seed``."""
     for name, n in (("T", T), ("B", B), ("D", D), ("H", H), ("K", K)):
         positive_int(n, name)
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
-    if not (np.isfinite(input_scale) and input_scale >= 0):
-        raise ValueError(f"input_scale must be a finite number >= 0, got {input_scale!r}")
+    nonneg_number(radius, "radius", strict=True)
+    nonneg_number(input_scale, "input_scale")
     rng = np.random.default_rng(seed)
     Q = orthogonal(H, seed=rng)
     params = RNNParams(U=rng.normal(0.0, input_scale / np.sqrt(D), (H, D)), W=radius * Q,

@@ -11,51 +11,37 @@ Equation labels refer to ``book/06_vanishing.ipynb``:
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..present import checks
-from ..core.validation import as_float_array, choice, positive_int
-from ..core.activations import DERIVATIVE_BOUND
+from ..core.clipping import clip_vector_elementwise, clip_vector_norm
+from ..core.validation import as_float_array, choice, nonneg_number, positive_int, square_matrix
+from ..core.activations import DERIVATIVE_BOUND, sigmoid
 from ..core.diagnostics import gradient_norms, lag_profile
 from ..core.params import RNNParams
+from .truncation_study import cosine as vector_cosine
 
 ACTIVATION_NAMES = tuple(DERIVATIVE_BOUND)
-
-
-# --------------------------------------------------------------------------- validation helpers
-def _nonneg(value: Any, name: str, *, strict: bool = False) -> float:
-    """``value`` as a finite float >= 0 (> 0 if strict), or ValueError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < 0 or (strict and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if strict else '>= 0'}, got {value!r}")
-    return float(value)
-
-
-def _square(W: Any) -> np.ndarray:
-    W = as_float_array(W, "W", 2)
-    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
-        raise ValueError(f"W must be a non-empty square matrix (H, H), got shape {W.shape}")
-    return W
 
 
 # --------------------------------------------------------------------------- the size of W
 def spectral_radius(W: Any) -> float:
     """rho(W) = max |eigenvalue| of W: (H, H). The per-step growth rate of W^n for large n."""
-    return float(np.max(np.abs(np.linalg.eigvals(_square(W)))))
+    return float(np.max(np.abs(np.linalg.eigvals(square_matrix(W)))))
 
 
 def top_singular_value(W: Any) -> float:
     """sigma_max(W) = ||W||_2, the most W can stretch any vector in one step. W: (H, H)."""
-    return float(np.linalg.norm(_square(W), 2))
+    return float(np.linalg.norm(square_matrix(W), 2))
 
 
 def scale_to_spectral_radius(W: Any, rho: float) -> np.ndarray:
     """W: (H, H) multiplied by a positive scalar so that its spectral radius is ``rho`` (>= 0)."""
-    W = _square(W)
-    rho = _nonneg(rho, "rho")
+    W = square_matrix(W)
+    rho = nonneg_number(rho, "rho")
     current = spectral_radius(W)
     if current == 0:
         raise ValueError("W has spectral radius 0 (nilpotent or zero), so no scaling can reach rho > 0")
@@ -64,8 +50,8 @@ def scale_to_spectral_radius(W: Any, rho: float) -> np.ndarray:
 
 def scale_to_top_singular_value(W: Any, sigma: float) -> np.ndarray:
     """W: (H, H) multiplied by a positive scalar so that ||W||_2 = ``sigma`` (>= 0)."""
-    W = _square(W)
-    sigma = _nonneg(sigma, "sigma")
+    W = square_matrix(W)
+    sigma = nonneg_number(sigma, "sigma")
     current = top_singular_value(W)
     if current == 0:
         raise ValueError("W is the zero matrix, so no scaling can reach sigma > 0")
@@ -75,7 +61,7 @@ def scale_to_top_singular_value(W: Any, sigma: float) -> np.ndarray:
 def power_norm_rates(W: Any, n_max: int) -> np.ndarray:
     """||W^n||_2^(1/n) for n = 1 .. n_max: (n_max,). Starts at sigma_max(W) and tends to rho(W)
     (Gelfand's formula), which is why rho, not sigma_max, sets the long-run rate of a linear RNN."""
-    W = _square(W)
+    W = square_matrix(W)
     n_max = positive_int(n_max, "n_max")
     out = np.zeros(n_max)
     M, log_norm = np.eye(W.shape[0]), 0.0
@@ -102,8 +88,8 @@ def lag_bound(lags: Any, sigma_max: float, gamma: float, start: float = 1.0) -> 
     lags = np.asarray(lags, dtype=float)
     if lags.ndim != 1 or np.any(lags < 0) or not np.all(np.isfinite(lags)):
         raise ValueError(f"lags must be a 1-D array of finite numbers >= 0, got shape {lags.shape}")
-    rate = _nonneg(sigma_max, "sigma_max") * _nonneg(gamma, "gamma")
-    start = _nonneg(start, "start")
+    rate = nonneg_number(sigma_max, "sigma_max") * nonneg_number(gamma, "gamma")
+    start = nonneg_number(start, "start")
     with np.errstate(over="ignore"):
         return start * rate ** lags
 
@@ -124,7 +110,7 @@ def profile_bound(G: Any, sigma_max: float, gamma: float) -> np.ndarray:
     # geometric mean of diag[l:] for every l, from a reversed cumulative sum of logs
     logs = np.log(diag)
     tail_mean = np.cumsum(logs[::-1])[::-1] / np.arange(T, 0, -1)
-    rate = _nonneg(sigma_max, "sigma_max") * _nonneg(gamma, "gamma")
+    rate = nonneg_number(sigma_max, "sigma_max") * nonneg_number(gamma, "gamma")
     with np.errstate(over="ignore", divide="ignore"):
         return np.exp(tail_mean + np.arange(T) * np.log(rate)) if rate > 0 else np.where(np.arange(T) == 0,
                                                                                          np.exp(tail_mean), 0.0)
@@ -153,7 +139,7 @@ def flow_map(params: RNNParams, xs: Any, ys: Any, *, radius: float, activation: 
         raise ValueError(f"params must be an RNNParams, got {type(params).__name__}")
     kind = choice(kind, "kind", ("spectral", "singular"))
     W = (scale_to_spectral_radius if kind == "spectral" else scale_to_top_singular_value)(params.W, radius)
-    scaled = RNNParams(params.U * _nonneg(input_scale, "input_scale"), W, params.V, params.b, params.c)
+    scaled = RNNParams(params.U * nonneg_number(input_scale, "input_scale"), W, params.V, params.b, params.c)
     xs, ys = np.asarray(xs), np.asarray(ys)
     if steps is not None:
         steps = positive_int(steps, "steps")
@@ -177,11 +163,6 @@ def per_step_factor(G: Any) -> float:
 
 
 # --------------------------------------------------------------------------- a loss cliff
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def cliff_loss_and_grad(w: Any, b: Any, *, steps: int = 15, h0: float = 0.5, target: float = 0.7
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The one-unit RNN of eq-van-cliff, h_t = w sigmoid(h_{t-1}) + b, L = (h_T - target)^2, for arrays
@@ -196,12 +177,12 @@ def cliff_loss_and_grad(w: Any, b: Any, *, steps: int = 15, h0: float = 0.5, tar
     hs = np.empty((steps + 1,) + w.shape)
     hs[0] = h0
     for t in range(steps):
-        hs[t + 1] = w * _sigmoid(hs[t]) + b
+        hs[t + 1] = w * sigmoid(hs[t]) + b
     loss = (hs[-1] - target) ** 2
     g = 2.0 * (hs[-1] - target)
     dw, db = np.zeros(w.shape), np.zeros(w.shape)
     for t in range(steps, 0, -1):
-        s = _sigmoid(hs[t - 1])
+        s = sigmoid(hs[t - 1])
         dw += g * s
         db += g
         g = g * w * s * (1.0 - s)
@@ -215,7 +196,7 @@ def descend(start: Any, lr: float, n_steps: int, *, clip: str | None = None, thr
     theta = as_float_array(start, "start", 1)
     if theta.shape != (2,):
         raise ValueError(f"start must be (w, b), got shape {theta.shape}")
-    lr, n_steps = _nonneg(lr, "lr", strict=True), positive_int(n_steps, "n_steps")
+    lr, n_steps = nonneg_number(lr, "lr", strict=True), positive_int(n_steps, "n_steps")
     if clip is not None:
         choice(clip, "clip", ("norm", "element"))
     path, losses = [theta.copy()], []
@@ -244,28 +225,24 @@ def _vector(g: Any, name: str = "g") -> np.ndarray:
     return g
 
 
-def clip_norm(g: Any, max_norm: float) -> np.ndarray:
+def clip_norm(g: ArrayLike, max_norm: float) -> NDArray[np.float64]:
     """g * min(1, max_norm / ||g||) for a flat vector g: (n,) (eq-van-clip-norm; keeps the direction)."""
-    g = _vector(g)
-    max_norm = _nonneg(max_norm, "max_norm")
-    norm = float(np.linalg.norm(g))
-    return g * min(1.0, max_norm / norm) if norm > 0 else g.copy()
+    return clip_vector_norm(_vector(g), max_norm)
 
 
-def clip_element(g: Any, limit: float) -> np.ndarray:
+def clip_element(g: ArrayLike, limit: float) -> NDArray[np.float64]:
     """Each entry of g: (n,) clipped to [-limit, limit] (eq-van-clip-elem; min-char-rnn uses 5)."""
-    return np.clip(_vector(g), -_nonneg(limit, "limit", strict=True), _nonneg(limit, "limit", strict=True))
+    return clip_vector_elementwise(_vector(g), limit)
 
 
-def cosine(a: Any, b: Any) -> float:
+def cosine(a: ArrayLike, b: ArrayLike) -> float:
     """cos of the angle between two vectors (or two RNNParams, flattened). 1 = same direction."""
     a, b = _vector(a, "a"), _vector(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same number of entries, got {a.size} and {b.size}")
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 or nb == 0:
+    if not (np.any(a) and np.any(b)):
         raise ValueError("the cosine of a zero vector is undefined")
-    return float(np.clip(a @ b / (na * nb), -1.0, 1.0))
+    return float(np.clip(vector_cosine(a, b), -1.0, 1.0))
 
 
 # --------------------------------------------------------------------------- exercises
