@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import bptt
 from bptt import losses
+from bptt.studies import torch_ref
 from rnn_reference import PARAM_NAMES, activations, assert_grads_close, problems, random_problem
 
 torch.set_num_threads(1)
@@ -23,26 +24,21 @@ def _weights(rng: np.random.Generator, T: int, B: int, per_batch: bool) -> np.nd
 
 
 def _torch_weighted(prob, weights, activation="tanh"):
-    """(L, dO, dH, grads) by autograd for L = sum_t sum_b w[t, b] CE_{t, b} / B (eq-loss-weighted)."""
+    """(L, dO, dH, grads) by autograd through the torch reference module for
+    L = sum_t sum_b w[t, b] CE_{t, b} / B (eq-loss-weighted)."""
     params, xs, ys, h0 = prob
     T, B, _ = xs.shape
     w = torch.as_tensor(np.broadcast_to(weights if np.ndim(weights) == 2 else np.asarray(weights)[:, None], (T, B)).copy())
-    P = {n: torch.tensor(getattr(params, n), requires_grad=True) for n in PARAM_NAMES}
-    f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}[activation]
-    h = torch.tensor(h0)
-    states, outs = [], []
-    for t in range(T):
-        h = f(torch.tensor(xs[t]) @ P["U"].T + h @ P["W"].T + P["b"])
+    model = torch_ref.TorchRNN.from_params(params, activation=activation)
+    hs, logits = model.unroll(torch.as_tensor(xs), torch.as_tensor(h0))
+    for h in hs[1:]:
         h.retain_grad()
-        o = h @ P["V"].T + P["c"]
-        o.retain_grad()
-        states.append(h)
-        outs.append(o)
-    L = sum((w[t] * F.cross_entropy(outs[t], torch.as_tensor(ys[t]), reduction="none")).sum() / B for t in range(T))
+    logits.retain_grad()
+    ce = F.cross_entropy(logits.reshape(T * B, -1), torch.as_tensor(ys).reshape(-1), reduction="none")
+    L = (w * ce.reshape(T, B)).sum() / B
     L.backward()
-    zeros = lambda s: torch.zeros_like(s) if s.grad is None else s.grad  # noqa: E731
-    return (float(L.detach()), torch.stack([zeros(o) for o in outs]).numpy(), torch.stack([zeros(s) for s in states]).numpy(),
-            bptt.RNNParams(*(P[n].grad.numpy() for n in PARAM_NAMES)))
+    dH = torch.stack([torch.zeros_like(h) if h.grad is None else h.grad for h in hs[1:]])
+    return float(L.detach()), logits.grad.numpy(), dH.numpy(), model.grads()
 
 
 # --------------------------------------------------------------------------- logits level

@@ -16,10 +16,11 @@ from hypothesis import given, settings
 
 import bptt
 from bptt import paths
+from bptt.studies import torch_ref
 from rnn_reference import PARAM_NAMES, activations, assert_grads_close, problems, random_problem, torch_gradient_norms, \
     torch_loss_and_grads
 
-_TORCH_ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
+_TORCH_ACT = torch_ref.TORCH_ACTIVATIONS
 
 
 def _t(a) -> torch.Tensor:

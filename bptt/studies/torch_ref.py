@@ -11,8 +11,10 @@ in which truncation is a change to the *graph*, never to the values:
                    to steps t-k+1 .. t.
 
 Steps are 0-based as in the library: xs[t] is step t, hs[t] the state entering it, hs[t+1] its output.
-Besides the model: the graph inspection used in the chapter (``graph_stats``), per-step gradient norms by
-``retain_grad`` (``state_gradient_norms``, ``gradient_map``), and the chapter's exercise checkers.
+Besides the model: the autograd reference the test suite and the chapters check the numpy library against
+(``loss_and_grads``, ``autograd_loss_and_grads``, ``forward``, ``gradient_map``), the graph inspection used in
+the chapter (``graph_stats``), per-step gradient norms by ``retain_grad`` (``state_gradient_norms``,
+``per_term_grad_norms``), and the chapter's exercise checkers.
 This module and ``bptt.charlm`` are the only ones in the library that import torch.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 import torch.nn.functional as F
 from torch import nn
 
@@ -33,7 +36,7 @@ from ..core.params import RNNParams
 from ..core.rnn import check_inputs, check_labels
 from .truncation_study import lookback_steps
 
-_ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
+TORCH_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
 PARAM_NAMES = ("U", "W", "V", "b", "c")
 
 
@@ -93,8 +96,9 @@ class TorchRNN(nn.Module):
         if xs.ndim != 3 or xs.shape[-1] != self.U.shape[1]:
             raise ValueError(f"xs must have shape (T, B, D) with D = {self.U.shape[1]}, got {tuple(xs.shape)}")
         T, B, _ = xs.shape
-        f = _ACT[self.activation]
-        pre = xs @ self.U.T + self.b        # the input projections of all steps at once
+        f = TORCH_ACTIVATIONS[self.activation]
+        # the input projections of all steps in one 2-D product (a 3-D one has a slow backward on the CPU)
+        pre = (xs.reshape(T * B, -1) @ self.U.T + self.b).reshape(T, B, -1).unbind(0)  # one backward node, not T
         h = torch.zeros(B, self.n_hidden, dtype=xs.dtype, device=xs.device) if h0 is None else h0
         hs = [h]
         for s in range(T):
@@ -137,6 +141,18 @@ def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activ
     ys_np = check_labels(params, xs_np, ys)
     T = xs_np.shape[0]
     window, detach_every, xi = truncation_options(T, method, window, detach_every, keep_prob, rng)
+    return autograd_loss_and_grads(params, xs_np, ys_np, h0_np, activation=activation, window=window,
+                                   detach_every=detach_every, xi=xi)
+
+
+def autograd_loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                            activation: str = "tanh", window: int | None = None, detach_every: int | None = None,
+                            xi: ArrayLike | None = None) -> tuple[float, RNNParams]:
+    """The autograd loss and gradients for already drawn truncation factors ``xi`` (T,) (or None): what
+    ``loss_and_grads`` computes after checking its arguments, and the reference the test suite uses."""
+    xs_np, h0_np = check_inputs(params, xs, h0)
+    ys_np = check_labels(params, xs_np, ys)
+    T = xs_np.shape[0]
     model = TorchRNN.from_params(params, activation=activation)
     x, y, h_init = _as_tensor(xs_np), torch.as_tensor(ys_np, dtype=torch.long), _as_tensor(h0_np)
     hs, logits = model.unroll(x, h_init, detach_every=detach_every, xi=xi)
@@ -150,6 +166,15 @@ def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activ
             _, lg = model.unroll(x[start:t + 1], hs[start].detach(), detach_every=detach_every, xi=xi, t0=start)
             (F.cross_entropy(lg[-1], y[t], reduction="sum") / B).backward()
     return float(loss.detach()), model.grads()
+
+
+def forward(params: RNNParams, xs: ArrayLike, h0: ArrayLike | None = None, *, activation: str = "tanh"
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``bptt.forward`` by the torch module: (hs (T+1, B, H), logits (T, B, K)) as float64 arrays."""
+    xs_np, h0_np = check_inputs(params, xs, h0)
+    with torch.no_grad():
+        hs, logits = TorchRNN.from_params(params, activation=activation).unroll(_as_tensor(xs_np), _as_tensor(h0_np))
+    return torch.stack(hs).numpy(), logits.numpy()
 
 
 # --------------------------------------------------------------------------- looking at the graph
@@ -206,13 +231,31 @@ def state_gradient_norms(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *,
     return np.array([0.0 if h.grad is None else float(torch.linalg.norm(h.grad)) for h in hs[1:]])
 
 
-def gradient_map(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
-                 detach_every: int | None = None, xi: np.ndarray | None = None) -> np.ndarray:
-    """G: (T, T) with G[t, k] = ||dL_t/dhs[k+1]||, one backward pass per loss term; the torch counterpart
-    of ``bptt.gradient_norms``."""
-    T = np.shape(xs)[0]
-    return np.stack([state_gradient_norms(params, xs, ys, h0, term=t, activation=activation,
-                                          detach_every=detach_every, xi=xi) for t in range(T)])
+def gradient_map(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                 activation: str = "tanh", detach_every: int | None = None,
+                 xi: ArrayLike | None = None) -> NDArray[np.float64]:
+    """G: (T, T) with G[t, k] = ||dL_t/dhs[k+1]||, one backward pass per loss term onto the retained states;
+    the torch counterpart of ``bptt.gradient_norms``."""
+    xs_np, h0_np = check_inputs(params, xs, h0)
+    y = torch.as_tensor(check_labels(params, xs_np, ys), dtype=torch.long)
+    model = TorchRNN.from_params(params, activation=activation)
+    hs, logits = model.unroll(_as_tensor(xs_np), _as_tensor(h0_np), detach_every=detach_every, xi=xi)
+    for h in hs[1:]:
+        h.retain_grad()
+    terms = [sequence_loss(logits[t:t + 1], y[t:t + 1]) for t in range(len(y))]
+    return per_term_grad_norms(terms, hs[1:])
+
+
+def per_term_grad_norms(terms: Sequence[torch.Tensor], states: Sequence[torch.Tensor]) -> NDArray[np.float64]:
+    """G[t, k] = ||d terms[t] / d states[k]|| (Frobenius) by one autograd backward per loss term; the states
+    must ``retain_grad``. A state a term does not reach gets 0. Any recurrent model (RNN, LSTM) works."""
+    G = np.zeros((len(terms), len(states)))
+    for t, term in enumerate(terms):
+        for s in states:
+            s.grad = None
+        term.backward(retain_graph=True)
+        G[t] = [0.0 if s.grad is None else float(torch.linalg.norm(s.grad)) for s in states]
+    return G
 
 
 # --------------------------------------------------------------------------- exercises
