@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from .activations import activation_grad
 from .backward import backward_per_term, prepare
 from .rnn import check_inputs
-from .params import RNNParams
+from .params import RNNArrays, RNNParams
 from .truncation import carry_multipliers
 from .validation import choice, positive_int
 
@@ -45,19 +45,13 @@ MAX_COPY_ENTRIES = 20_000_000
 
 
 @dataclass(frozen=True)
-class CopyContributions:
+class CopyContributions(RNNArrays):
     """dL_t/dtheta^(k) for theta in U, W, V, b, c: each array has two leading axes (t, k), 0-based.
 
     U: (T, T, H, D), W: (T, T, H, H), V: (T, T, K, H), b: (T, T, H), c: (T, T, K).
     Entries with k > t are zero (a copy used after step t cannot change L_t); V and c are nonzero only
     on the diagonal k = t (the output weights reach L_t through o_t alone).
     """
-
-    U: np.ndarray
-    W: np.ndarray
-    V: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
 
     @property
     def T(self) -> int:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .validation import as_float_array, as_labels, as_weights, check_shape, choice, positive_int
+from .validation import as_float_array, as_labels, as_sequence, as_shaped, as_state, as_weights, choice, positive_int
 from .activations import sigmoid as _sigmoid
 from .params import ParamArrays
 from .rnn import logits_grad, losses_and_logits_grad
@@ -54,15 +54,12 @@ class LSTMParams(ParamArrays):
         if W_ih.shape[0] % 4 or W_ih.shape[0] == 0:
             raise ValueError(f"W_ih must have shape (4H, D) with 4H a positive multiple of 4, got {W_ih.shape}")
         H = W_ih.shape[0] // 4
-        W_hh = as_float_array(self.W_hh, "W_hh", 2)
-        check_shape(W_hh, "W_hh", (4 * H, H), "(4H, H)")
-        b = as_float_array(self.b, "b", 1)
-        check_shape(b, "b", (4 * H,), "(4H,)")
+        W_hh = as_shaped(self.W_hh, "W_hh", (4 * H, H), "(4H, H)")
+        b = as_shaped(self.b, "b", (4 * H,), "(4H,)")
         V = as_float_array(self.V, "V", 2)
         if V.shape[1] != H or V.shape[0] == 0:
             raise ValueError(f"V must have shape (K, H) with K >= 1 and H = {H}, got {V.shape}")
-        c = as_float_array(self.c, "c", 1)
-        check_shape(c, "c", (V.shape[0],), "(K,)")
+        c = as_shaped(self.c, "c", (V.shape[0],), "(K,)")
         for f, arr in zip(fields(self), (W_ih, W_hh, b, V, c)):
             object.__setattr__(self, f.name, arr)
 
@@ -171,22 +168,9 @@ class LSTMCache(NamedTuple):
 def _check_inputs(params: Any, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not isinstance(params, LSTMParams):
         raise ValueError(f"params must be an LSTMParams, got {type(params).__name__}")
-    xs = as_float_array(xs, "xs", 3)
-    T, B, D = xs.shape
-    if T == 0 or B == 0:
-        raise ValueError(f"xs must have shape (T, B, D) with T >= 1 and B >= 1, got {xs.shape}")
-    if D != params.n_in:
-        raise ValueError(f"xs must have shape (T, B, D) with D = {params.n_in} (W_ih is {params.W_ih.shape}), "
-                         f"got {xs.shape}")
-    states = []
-    for name, s in (("h0", h0), ("c0", c0)):
-        if s is None:
-            s = np.zeros((B, params.n_hidden))
-        else:
-            s = as_float_array(s, name, 2)
-            check_shape(s, name, (B, params.n_hidden), "(B, H)")
-        states.append(s)
-    return xs, states[0], states[1]
+    xs = as_sequence(xs, params.n_in, "W_ih", params.W_ih.shape)
+    B, H = xs.shape[1], params.n_hidden
+    return xs, as_state(h0, "h0", B, H), as_state(c0, "c0", B, H)
 
 
 def _run(params: LSTMParams, xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> LSTMCache:

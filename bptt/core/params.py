@@ -8,7 +8,7 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from .validation import as_float_array, check_shape
+from .validation import as_float_array, as_shaped
 
 
 class ParamArrays:
@@ -44,7 +44,19 @@ P = TypeVar("P", bound=ParamArrays)
 
 
 @dataclass(frozen=True)
-class RNNParams(ParamArrays):
+class RNNArrays(ParamArrays):
+    """Five arrays named after the vanilla RNN's parameters U, W, V, b, c (no shape checks): the base of
+    ``RNNParams`` and of per-step collections such as ``bptt.CopyContributions``."""
+
+    U: NDArray[np.float64]
+    W: NDArray[np.float64]
+    V: NDArray[np.float64]
+    b: NDArray[np.float64]
+    c: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RNNParams(RNNArrays):
     """Weights of h_t = f(U x_t + W h_{t-1} + b), o_t = V h_t + c.
 
     U: (H, D) input -> hidden.   W: (H, H) hidden -> hidden.   V: (K, H) hidden -> output.
@@ -52,24 +64,15 @@ class RNNParams(ParamArrays):
     Crosswalk: U = W_x = W_xh, W = W_h = W_hh, V = W_y = W_hq (d2l writes them transposed).
     """
 
-    U: np.ndarray
-    W: np.ndarray
-    V: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-
     def __post_init__(self) -> None:
         U = as_float_array(self.U, "U", 2)
         H = U.shape[0]
-        W = as_float_array(self.W, "W", 2)
-        check_shape(W, "W", (H, H), "(H, H)")
+        W = as_shaped(self.W, "W", (H, H), "(H, H)")
         V = as_float_array(self.V, "V", 2)
         if V.shape[1] != H:
             raise ValueError(f"V must have shape (K, H) with H = {H}, got {V.shape}")
-        b = as_float_array(self.b, "b", 1)
-        check_shape(b, "b", (H,), "(H,)")
-        c = as_float_array(self.c, "c", 1)
-        check_shape(c, "c", (V.shape[0],), "(K,)")
+        b = as_shaped(self.b, "b", (H,), "(H,)")
+        c = as_shaped(self.c, "c", (V.shape[0],), "(K,)")
         for name, arr in zip("UWVbc", (U, W, V, b, c)):
             object.__setattr__(self, name, arr)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .validation import as_float_array, as_labels, check_shape
+from .validation import as_labels, as_sequence, as_state
 from .activations import IN_PLACE, activation_fn
 from .params import RNNParams
 
@@ -23,20 +23,8 @@ def check_inputs(params: RNNParams, xs: Any, h0: Any = None) -> tuple[np.ndarray
     """Validate ``xs`` (T, B, D) and ``h0`` (B, H) or None against ``params``; return float64 copies."""
     if not isinstance(params, RNNParams):
         raise ValueError(f"params must be an RNNParams, got {type(params).__name__}")
-    xs = as_float_array(xs, "xs", 3)
-    T, B, D = xs.shape
-    if T == 0:
-        raise ValueError("xs is an empty sequence: T must be >= 1")
-    if B == 0:
-        raise ValueError("xs has an empty batch: B must be >= 1")
-    if D != params.n_in:
-        raise ValueError(f"xs must have shape (T, B, D) with D = {params.n_in} (U is {params.U.shape}), got {xs.shape}")
-    if h0 is None:
-        h0 = np.zeros((B, params.n_hidden))
-    else:
-        h0 = as_float_array(h0, "h0", 2)
-        check_shape(h0, "h0", (B, params.n_hidden), "(B, H)")
-    return xs, h0
+    xs = as_sequence(xs, params.n_in, "U", params.U.shape)
+    return xs, as_state(h0, "h0", xs.shape[1], params.n_hidden)
 
 
 def check_labels(params: RNNParams, xs: np.ndarray, ys: Any) -> np.ndarray:

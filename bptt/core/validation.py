@@ -30,6 +30,18 @@ def check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], what: str
         raise ValueError(f"{name} must have shape {what} = {tuple(expected)}, got {arr.shape}")
 
 
+def as_shaped(x: Any, name: str, expected: tuple[int, ...], what: str) -> np.ndarray:
+    """``x`` as a finite float64 array of shape ``expected`` (spelled ``what`` in symbols), or ValueError."""
+    arr = as_float_array(x, name, len(expected))
+    check_shape(arr, name, expected, what)
+    return arr
+
+
+def as_state(s: Any, name: str, B: int, H: int) -> np.ndarray:
+    """An initial state (B, H): zeros for None, else ``s`` checked by ``as_shaped``."""
+    return np.zeros((B, H)) if s is None else as_shaped(s, name, (B, H), "(B, H)")
+
+
 def as_labels(ys: Any, T: int, B: int, K: int) -> np.ndarray:
     """Return ``ys`` as an int64 array of shape (T, B) with entries in [0, K), or raise ValueError."""
     arr = np.asarray(ys)
@@ -94,3 +106,17 @@ def square_matrix(W: Any, name: str = "W") -> np.ndarray:
     if W.shape[0] != W.shape[1] or W.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix (H, H), got shape {W.shape}")
     return W
+
+
+def as_sequence(xs: Any, n_in: int, weight_name: str, weight_shape: tuple[int, ...]) -> np.ndarray:
+    """``xs`` as a finite float64 batch of sequences (T, B, D) with T, B >= 1 and D = ``n_in`` (the input
+    size of the weight ``weight_name`` of shape ``weight_shape``), or ValueError."""
+    xs = as_float_array(xs, "xs", 3)
+    T, B, D = xs.shape
+    if T == 0:
+        raise ValueError("xs is an empty sequence: T must be >= 1")
+    if B == 0:
+        raise ValueError("xs has an empty batch: B must be >= 1")
+    if D != n_in:
+        raise ValueError(f"xs must have shape (T, B, D) with D = {n_in} ({weight_name} is {weight_shape}), got {xs.shape}")
+    return xs

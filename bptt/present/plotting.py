@@ -36,12 +36,19 @@ def plot_gradient_map(ax: Axes, G: np.ndarray, *, title: str = "", vmin: float |
     im = ax.imshow(shown, cmap=GRAD_CMAP, norm=LogNorm(vmin=lo, vmax=hi), origin="upper",
                    interpolation="nearest", aspect="equal")
     ax.set_facecolor("#f0f0f0")
-    ax.set_xlabel("step k that receives the gradient")
-    ax.set_ylabel("loss term $L_t$")
+    return label_map(ax, im, xlabel="step k that receives the gradient", ylabel="loss term $L_t$", title=title,
+                     colorbar=colorbar, label=label)
+
+
+def label_map(ax: Axes, im: AxesImage, *, xlabel: str, ylabel: str, title: str = "", colorbar: bool = True,
+              label: str = "", pad: float = 0.04) -> AxesImage:
+    """Axis labels, an optional title and an optional colour bar (labelled ``label``) for a (t, k) map."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=pad, label=label)
     return im
 
 

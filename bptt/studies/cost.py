@@ -30,8 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from ..present import checks
-from ..core.validation import as_float_array, check_shape, nonneg_number, positive_int
+from ..present import checks, plotting
+from ..core.validation import as_float_array, as_shaped, check_shape, nonneg_number, positive_int
 from ..core.backward import loss_and_grads, loss_and_grads_checkpointed  # noqa: F401 (chapter 4 name)
 from ..core.params import RNNParams
 
@@ -81,8 +81,7 @@ def _check_problem(prob: LinearProblem) -> LinearProblem:
     xs = as_float_array(prob.xs, "xs", 3)
     if xs.shape[0] < 1 or xs.shape[2] != U.shape[1]:
         raise ValueError(f"xs must have shape (T, B, D) with T >= 1 and D = {U.shape[1]}, got {xs.shape}")
-    h0 = as_float_array(prob.h0, "h0", 2)
-    check_shape(h0, "h0", (xs.shape[1], H), "(B, H)")
+    h0 = as_shaped(prob.h0, "h0", (xs.shape[1], H), "(B, H)")
     return LinearProblem(W, U, xs, h0)
 
 
@@ -122,6 +121,12 @@ class StepJacobian:
         return g @ self.W
 
 
+def _start(prob: LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, StepJacobian]:
+    """The checked problem (W, U, xs, h0), its states hs and a fresh instrumented Jacobian."""
+    W, U, xs, h0 = _check_problem(prob)
+    return W, U, xs, h0, linear_forward(prob), StepJacobian(W)
+
+
 def method1(prob: LinearProblem, *, per_parameter: bool = False) -> tuple[LinearGrads, StepJacobian]:
     """"Method 1": every loss term l_t is back-propagated on its own, from h_t through h_{t-1}, ..., h_0.
 
@@ -130,10 +135,8 @@ def method1(prob: LinearProblem, *, per_parameter: bool = False) -> tuple[Linear
     per_parameter=True repeats every path once for W and once for U (the crudest reading of the notes),
     doubling the count. Returns the gradients and the instrumented Jacobian.
     """
-    W, U, xs, h0 = _check_problem(prob)
-    hs = linear_forward(prob)
+    W, U, xs, h0, hs, jac = _start(prob)
     T = len(xs)
-    jac = StepJacobian(W)
     dW, dU, dh0 = np.zeros_like(W), np.zeros_like(U), np.zeros_like(h0)
     for wanted in (("W", "U"),) if not per_parameter else (("W",), ("U",)):
         for t in range(1, T + 1):
@@ -155,10 +158,8 @@ def method2(prob: LinearProblem) -> tuple[LinearGrads, StepJacobian]:
     dL/dh_T = h_T;  dL/dh_k = h_k + (dL/dh_{k+1}) W.  Each step costs one Jacobian product, T in all; the
     stored deltas already hold the sum over every path, so dW and dU are sums of local terms.
     """
-    W, U, xs, h0 = _check_problem(prob)
-    hs = linear_forward(prob)
+    W, U, xs, h0, hs, jac = _start(prob)
     T = len(xs)
-    jac = StepJacobian(W)
     deltas = np.empty((T,) + h0.shape)
     carried = np.zeros_like(h0)                    # (dL/dh_{k+1}) W, nothing beyond step T
     for k in range(T, 0, -1):
@@ -217,13 +218,8 @@ def plot_visits(ax: Axes, visits: list[tuple[int, int, int]], T: int, *, title: 
             for k in range(1, t + 1):
                 ax.text(k, t, f"{grid[t - 1, k - 1]:.0f}", ha="center", va="center", fontsize=7,
                         color="white" if grid[t - 1, k - 1] < 0.6 * n else "black")
-    ax.set_xlabel("step k the gradient crosses")
-    ax.set_ylabel("loss term t")
-    if title:
-        ax.set_title(title)
-    if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label="product number")
-    return im
+    return plotting.label_map(ax, im, xlabel="step k the gradient crosses", ylabel="loss term t", title=title,
+                              colorbar=colorbar, label="product number", pad=0.03)
 
 
 def draw_cost_frame(T: int, timing: dict[str, np.ndarray]) -> Figure:
@@ -302,12 +298,18 @@ def time_methods(Ts: Any, *, methods: tuple[str, ...] = ("naive", "bptt"), repea
                  B: int = 4, D: int = 4, H: int = 16, K: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
     """Median CPU seconds of ``loss_and_grads(method=m)`` for every T in ``Ts``. Returns {"T": (n,), m: (n,)}.
     method "checkpoint" times ``loss_and_grads_checkpointed`` instead."""
+    return _sweep(Ts, methods, lambda call: median_time(call, repeats), B=B, D=D, H=H, K=K, seed=seed)
+
+
+def _sweep(Ts: Any, methods: tuple[str, ...], measure: Callable[[Callable[[], Any]], float], **sizes: int
+           ) -> dict[str, np.ndarray]:
+    """{"T": (n,), m: (n,)}: ``measure`` applied to one gradient call of each method at every T."""
     Ts = [positive_int(int(T), "T") for T in np.atleast_1d(Ts)]
     out: dict[str, list[float]] = {m: [] for m in methods}
     for T in Ts:
-        params, xs, ys = rnn_problem(T, B=B, D=D, H=H, K=K, seed=seed)
+        params, xs, ys = rnn_problem(T, **sizes)
         for m in methods:
-            out[m].append(median_time(_gradient_call(m, params, xs, ys), repeats))
+            out[m].append(measure(_gradient_call(m, params, xs, ys)))
     return {"T": np.array(Ts), **{m: np.array(v) for m, v in out.items()}}
 
 
@@ -344,13 +346,7 @@ def peak_bytes(fn: Callable[[], Any]) -> int:
 def memory_sweep(Ts: Any, *, methods: tuple[str, ...] = ("bptt", "checkpoint"), B: int = 8, D: int = 4,
                  H: int = 32, K: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
     """Peak bytes of one gradient computation for every T. Returns {"T": (n,), m: (n,)}."""
-    Ts = [positive_int(int(T), "T") for T in np.atleast_1d(Ts)]
-    out: dict[str, list[int]] = {m: [] for m in methods}
-    for T in Ts:
-        params, xs, ys = rnn_problem(T, B=B, D=D, H=H, K=K, seed=seed)
-        for m in methods:
-            out[m].append(peak_bytes(_gradient_call(m, params, xs, ys)))
-    return {"T": np.array(Ts), **{m: np.array(v) for m, v in out.items()}}
+    return _sweep(Ts, methods, peak_bytes, B=B, D=D, H=H, K=K, seed=seed)
 
 
 # --------------------------------------------------------------------------- checkpointing

@@ -211,24 +211,30 @@ def graph_stats(tensor: torch.Tensor, step_node: str = "TanhBackward0") -> Graph
     return GraphStats(n_nodes=len(depth), depth=depth[root], steps=kinds.get(step_node, 0), kinds=dict(kinds))
 
 
-def state_gradient_norms(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, term: int | None = None,
-                         activation: str = "tanh", detach_every: int | None = None,
-                         xi: np.ndarray | None = None) -> np.ndarray:
-    """||dL/dhs[k+1]|| for k = 0 .. T-1 by ``retain_grad`` on every state: (T,). L is the loss term L_term
-    (0-based) or, if term is None, the total loss. A step the gradient never reaches has norm 0."""
+def _retained_unroll(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None, activation: str,
+                     detach_every: int | None, xi: ArrayLike | None
+                     ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Unroll the module on checked inputs with ``retain_grad`` on every state: (hs[1:], logits, ys)."""
     xs_np, h0_np = check_inputs(params, xs, h0)
-    ys_np = check_labels(params, xs_np, ys)
-    T = xs_np.shape[0]
-    if term is not None and not (isinstance(term, (int, np.integer)) and 0 <= term < T):
-        raise ValueError(f"term must be an integer step in [0, T) = [0, {T}) or None, got {term!r}")
+    y = torch.as_tensor(check_labels(params, xs_np, ys), dtype=torch.long)
     model = TorchRNN.from_params(params, activation=activation)
     hs, logits = model.unroll(_as_tensor(xs_np), _as_tensor(h0_np), detach_every=detach_every, xi=xi)
     for h in hs[1:]:
         h.retain_grad()
-    y = torch.as_tensor(ys_np, dtype=torch.long)
+    return hs[1:], logits, y
+
+
+def state_gradient_norms(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                         term: int | None = None, activation: str = "tanh", detach_every: int | None = None,
+                         xi: ArrayLike | None = None) -> NDArray[np.float64]:
+    """||dL/dhs[k+1]|| for k = 0 .. T-1 by ``retain_grad`` on every state: (T,). L is the loss term L_term
+    (0-based) or, if term is None, the total loss. A step the gradient never reaches has norm 0."""
+    states, logits, y = _retained_unroll(params, xs, ys, h0, activation, detach_every, xi)
+    T = len(y)
+    if term is not None and not (isinstance(term, (int, np.integer)) and 0 <= term < T):
+        raise ValueError(f"term must be an integer step in [0, T) = [0, {T}) or None, got {term!r}")
     L = sequence_loss(logits, y) if term is None else sequence_loss(logits[term:term + 1], y[term:term + 1])
-    L.backward()
-    return np.array([0.0 if h.grad is None else float(torch.linalg.norm(h.grad)) for h in hs[1:]])
+    return per_term_grad_norms([L], states)[0]
 
 
 def gradient_map(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
@@ -236,14 +242,8 @@ def gradient_map(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike 
                  xi: ArrayLike | None = None) -> NDArray[np.float64]:
     """G: (T, T) with G[t, k] = ||dL_t/dhs[k+1]||, one backward pass per loss term onto the retained states;
     the torch counterpart of ``bptt.gradient_norms``."""
-    xs_np, h0_np = check_inputs(params, xs, h0)
-    y = torch.as_tensor(check_labels(params, xs_np, ys), dtype=torch.long)
-    model = TorchRNN.from_params(params, activation=activation)
-    hs, logits = model.unroll(_as_tensor(xs_np), _as_tensor(h0_np), detach_every=detach_every, xi=xi)
-    for h in hs[1:]:
-        h.retain_grad()
-    terms = [sequence_loss(logits[t:t + 1], y[t:t + 1]) for t in range(len(y))]
-    return per_term_grad_norms(terms, hs[1:])
+    states, logits, y = _retained_unroll(params, xs, ys, h0, activation, detach_every, xi)
+    return per_term_grad_norms([sequence_loss(logits[t:t + 1], y[t:t + 1]) for t in range(len(y))], states)
 
 
 def per_term_grad_norms(terms: Sequence[torch.Tensor], states: Sequence[torch.Tensor]) -> NDArray[np.float64]:

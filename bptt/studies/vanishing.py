@@ -38,24 +38,25 @@ def top_singular_value(W: Any) -> float:
     return float(np.linalg.norm(square_matrix(W), 2))
 
 
+def _rescaled(W: Any, target: float, name: str, measure: Any, zero_msg: str) -> np.ndarray:
+    """W times the positive scalar that makes ``measure(W)`` equal ``target`` (>= 0)."""
+    W = square_matrix(W)
+    target = nonneg_number(target, name)
+    current = measure(W)
+    if current == 0:
+        raise ValueError(zero_msg)
+    return W * (target / current)
+
+
 def scale_to_spectral_radius(W: Any, rho: float) -> np.ndarray:
     """W: (H, H) multiplied by a positive scalar so that its spectral radius is ``rho`` (>= 0)."""
-    W = square_matrix(W)
-    rho = nonneg_number(rho, "rho")
-    current = spectral_radius(W)
-    if current == 0:
-        raise ValueError("W has spectral radius 0 (nilpotent or zero), so no scaling can reach rho > 0")
-    return W * (rho / current)
+    return _rescaled(W, rho, "rho", spectral_radius,
+                     "W has spectral radius 0 (nilpotent or zero), so no scaling can reach rho > 0")
 
 
 def scale_to_top_singular_value(W: Any, sigma: float) -> np.ndarray:
     """W: (H, H) multiplied by a positive scalar so that ||W||_2 = ``sigma`` (>= 0)."""
-    W = square_matrix(W)
-    sigma = nonneg_number(sigma, "sigma")
-    current = top_singular_value(W)
-    if current == 0:
-        raise ValueError("W is the zero matrix, so no scaling can reach sigma > 0")
-    return W * (sigma / current)
+    return _rescaled(W, sigma, "sigma", top_singular_value, "W is the zero matrix, so no scaling can reach sigma > 0")
 
 
 def power_norm_rates(W: Any, n_max: int) -> np.ndarray:
