@@ -69,7 +69,7 @@ class CopyContributions(RNNArrays):
             raise ValueError(f"t must lie in 1 .. T = {self.T}, got {t}")
         return RNNParams(*(getattr(self, n)[t - 1].sum(axis=0) for n in "UWVbc"))
 
-    def norms(self, name: str = "W") -> np.ndarray:
+    def norms(self, name: str = "W") -> NDArray[np.float64]:
         """(T, T): N[t-1, k-1] = ||dL_t/dname^(k)|| (Frobenius), zero for k > t."""
         name = choice(name, "name", ("U", "W", "V", "b", "c"))
         a = getattr(self, name)
@@ -112,7 +112,7 @@ def copy_contributions(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: Arra
                              V=Vc, b=DA.sum(axis=2), c=cc)
 
 
-def lag_profile(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lag_profile(G: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Average G[t, t - lag] over t for each lag = 0 .. T-1 (geometric mean, ignoring zeros).
     Returns (lags (T,), profile (T,)); the profile shows how fast gradients shrink or grow with distance."""
     G = np.asarray(G, dtype=float)
@@ -126,8 +126,8 @@ def lag_profile(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lags, prof
 
 
-def jacobian_product_norms(params: RNNParams, hs: np.ndarray, *, activation: str = "tanh", batch: int = 0
-                           ) -> np.ndarray:
+def jacobian_product_norms(params: RNNParams, hs: NDArray[np.float64], *, activation: str = "tanh", batch: int = 0
+                           ) -> NDArray[np.float64]:
     """Spectral norms ||dh_t/dh_k||_2 = ||prod_{j=k+1}^{t} diag(f'(a_j)) W||_2 for one batch entry.
     hs: (T+1, B, H) from ``forward``. Returns J: (T, T), J[t, k] for k <= t (J[t, t] = 1), 0 above."""
     fp = activation_grad(activation)(hs[1:, batch])  # (T, H)

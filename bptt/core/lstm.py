@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .validation import as_float_array, as_labels, as_sequence, as_shaped, as_state, as_weights, choice, positive_int
 from .activations import sigmoid as _sigmoid
@@ -43,11 +44,11 @@ class LSTMParams(ParamArrays):
     ``weight_hh_l0``; torch's two biases ``bias_ih_l0 + bias_hh_l0`` add up to b.
     """
 
-    W_ih: np.ndarray
-    W_hh: np.ndarray
-    b: np.ndarray
-    V: np.ndarray
-    c: np.ndarray
+    W_ih: NDArray[np.float64]
+    W_hh: NDArray[np.float64]
+    b: NDArray[np.float64]
+    V: NDArray[np.float64]
+    c: NDArray[np.float64]
 
     def __post_init__(self) -> None:
         W_ih = as_float_array(self.W_ih, "W_ih", 2)
@@ -116,8 +117,8 @@ def n_lstm_params(D: int, H: int, K: int | None = None, *, torch_biases: bool = 
 
 
 # --------------------------------------------------------------------------- the local rules
-def lstm_step(z_in: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, W_hh: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def lstm_step(z_in: NDArray[np.float64], h_prev: NDArray[np.float64], c_prev: NDArray[np.float64], W_hh: NDArray[np.float64]
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """One LSTM step. z_in: (B, 4H) = W_ih x_t + b (the input part of the pre-activations), h_prev, c_prev:
     (B, H). Returns (h_t, c_t, gates (B, 4H) = [i, f, g, o] after their nonlinearities, tanh(c_t)).
     Implements eqs. (eq-lstm-gates), (eq-lstm-cell), (eq-lstm-hidden)."""
@@ -133,8 +134,8 @@ def lstm_step(z_in: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, W_hh: np
     return o * tc, c, gates, tc
 
 
-def lstm_step_back(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
-                   W_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def lstm_step_back(dh: NDArray[np.float64], dc: NDArray[np.float64], gates: NDArray[np.float64], c_prev: NDArray[np.float64], tanh_c: NDArray[np.float64],
+                   W_hh: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """The local backward rule of one step (eqs. eq-lstm-back-c ... eq-lstm-back-h).
 
     dh: (..., B, H) = dL/dh_t arriving at h_t; dc: (..., B, H) = dL/dc_t arriving from c_{t+1} only.
@@ -157,15 +158,15 @@ class LSTMCache(NamedTuple):
     """What the forward pass keeps for the backward pass. xs: (T, B, D); hs, cs: (T+1, B, H) with
     hs[0] = h0, cs[0] = c0; gates: (T, B, 4H) activated [i, f, g, o]; tanh_c: (T, B, H); logits: (T, B, K)."""
 
-    xs: np.ndarray
-    hs: np.ndarray
-    cs: np.ndarray
-    gates: np.ndarray
-    tanh_c: np.ndarray
-    logits: np.ndarray
+    xs: NDArray[np.float64]
+    hs: NDArray[np.float64]
+    cs: NDArray[np.float64]
+    gates: NDArray[np.float64]
+    tanh_c: NDArray[np.float64]
+    logits: NDArray[np.float64]
 
 
-def _check_inputs(params: Any, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check_inputs(params: object, xs: ArrayLike, h0: ArrayLike, c0: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     if not isinstance(params, LSTMParams):
         raise ValueError(f"params must be an LSTMParams, got {type(params).__name__}")
     xs = as_sequence(xs, params.n_in, "W_ih", params.W_ih.shape)
@@ -173,7 +174,7 @@ def _check_inputs(params: Any, xs: Any, h0: Any, c0: Any) -> tuple[np.ndarray, n
     return xs, as_state(h0, "h0", B, H), as_state(c0, "c0", B, H)
 
 
-def _run(params: LSTMParams, xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> LSTMCache:
+def _run(params: LSTMParams, xs: NDArray[np.float64], h0: NDArray[np.float64], c0: NDArray[np.float64]) -> LSTMCache:
     T, B, _ = xs.shape
     H = params.n_hidden
     z_in = (xs.reshape(T * B, -1) @ params.W_ih.T).reshape(T, B, 4 * H) + params.b  # all steps at once
@@ -186,14 +187,14 @@ def _run(params: LSTMParams, xs: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> 
     return LSTMCache(xs, hs, cs, gates, tanh_c, logits)
 
 
-def lstm_forward(params: LSTMParams, xs: Any, h0: Any = None, c0: Any = None) -> LSTMCache:
+def lstm_forward(params: LSTMParams, xs: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None) -> LSTMCache:
     """Run the LSTM over a batch. xs: (T, B, D); h0, c0: (B, H) or None for zeros.
     Returns an ``LSTMCache`` (hs, cs: (T+1, B, H); gates: (T, B, 4H); logits: (T, B, K), logits[t] = V hs[t+1] + c)."""
     return _run(params, *_check_inputs(params, xs, h0, c0))
 
 
-def lstm_loss(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = None, *,
-              weights: Any = None) -> float:
+def lstm_loss(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None, *,
+              weights: ArrayLike | None = None) -> float:
     """L = sum_t w_t L_t with L_t the batch-mean cross-entropy at step t (no gradients)."""
     xs, h0, c0 = _check_inputs(params, xs, h0, c0)
     ys = as_labels(ys, xs.shape[0], xs.shape[1], params.n_out)
@@ -201,8 +202,8 @@ def lstm_loss(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = No
     return float(losses_and_logits_grad(_run(params, xs, h0, c0).logits, ys, weights=w)[0].sum())
 
 
-def lstm_loss_and_grads(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = None, *,
-                        weights: Any = None) -> tuple[float, LSTMParams]:
+def lstm_loss_and_grads(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None, *,
+                        weights: ArrayLike | None = None) -> tuple[float, LSTMParams]:
     """Loss L = sum_t w_t L_t (w = ones by default: exactly the loss of ``bptt.loss_and_grads``) and its
     gradient by BPTT through both time channels, h and c.
 
@@ -227,8 +228,8 @@ def lstm_loss_and_grads(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0
     return float(losses.sum()), grads
 
 
-def lstm_gradient_norms(params: LSTMParams, xs: Any, ys: Any, h0: Any = None, c0: Any = None, *,
-                        wrt: str = "h") -> np.ndarray:
+def lstm_gradient_norms(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None, *,
+                        wrt: str = "h") -> NDArray[np.float64]:
     """The gradient-flow map G: (T, T), the LSTM twin of ``bptt.gradient_norms``.
 
     wrt="h": G[t, k] = ||dL_t/dhs[k+1]||; wrt="c": G[t, k] = ||dL_t/dcs[k+1]|| (Frobenius over batch and

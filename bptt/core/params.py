@@ -104,13 +104,13 @@ class RNNParams(RNNArrays):
             raise ValueError(f"scale must be a finite number >= 0 or None, got {scale!r}")
         rng = np.random.default_rng(seed)
 
-        def gauss(shape: tuple[int, int], fan_in: int) -> np.ndarray:
+        def gauss(shape: tuple[int, int], fan_in: int) -> NDArray[np.float64]:
             std = 1.0 / np.sqrt(fan_in) if scale is None else scale
             return rng.normal(0.0, std, size=shape)
 
         return cls(U=gauss((n_hidden, n_in), n_in), W=gauss((n_hidden, n_hidden), n_hidden),
                    V=gauss((n_out, n_hidden), n_hidden), b=np.zeros(n_hidden), c=np.zeros(n_out))
 
-    def with_W(self, W: np.ndarray) -> "RNNParams":
+    def with_W(self, W: NDArray[np.float64]) -> "RNNParams":
         """A copy with the recurrent matrix replaced."""
         return RNNParams(self.U, W, self.V, self.b, self.c)

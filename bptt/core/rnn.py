@@ -1,16 +1,16 @@
-"""The forward pass and the loss: eqs. (10.8)-(10.11) of Goodfellow et al., batched.
+"""The forward pass and the loss, batched (the book's eq-fwd-a, eq-fwd-h, eq-fwd-o, eq-fwd-yhat and
+eq-loss-batch, eq-loss-total; Goodfellow et al. eqs. 10.8-10.11):
 
-    a_t = U x_t + W h_{t-1} + b,   h_t = f(a_t),   o_t = V h_t + c,   yhat_t = softmax(o_t)
+    a_t = b + W h_{t-1} + U x_t,   h_t = f(a_t),   o_t = c + V h_t,   yhat_t = softmax(o_t)
     L = sum_t L_t,   L_t = mean over the batch of -log yhat_t[y_t]
 
 Rows are batch entries, so in code ``x_t @ U.T`` stands for U x_t.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from .validation import as_labels, as_sequence, as_state
 from .activations import IN_PLACE, activation_fn
@@ -19,7 +19,7 @@ from .params import RNNParams
 Array = NDArray[np.float64]
 
 
-def check_inputs(params: RNNParams, xs: Any, h0: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def check_inputs(params: RNNParams, xs: ArrayLike, h0: ArrayLike | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Validate ``xs`` (T, B, D) and ``h0`` (B, H) or None against ``params``; return float64 copies."""
     if not isinstance(params, RNNParams):
         raise ValueError(f"params must be an RNNParams, got {type(params).__name__}")
@@ -27,14 +27,14 @@ def check_inputs(params: RNNParams, xs: Any, h0: Any = None) -> tuple[np.ndarray
     return xs, as_state(h0, "h0", xs.shape[1], params.n_hidden)
 
 
-def check_labels(params: RNNParams, xs: np.ndarray, ys: Any) -> np.ndarray:
+def check_labels(params: RNNParams, xs: NDArray[np.float64], ys: ArrayLike) -> NDArray[np.int64]:
     """Validate ``ys`` (T, B) integer class indices in [0, K)."""
     T, B, _ = xs.shape
     return as_labels(ys, T, B, params.n_out)
 
 
-def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: str,
-               out: np.ndarray | None = None) -> np.ndarray:
+def run_hidden(params: RNNParams, xs: NDArray[np.float64], h0: NDArray[np.float64], activation: str,
+               out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """The recurrence alone, for already-checked inputs. Returns hs: (T+1, B, H), hs[0] = h0
     (written into ``out`` if given)."""
     activation_fn(activation)
@@ -48,12 +48,12 @@ def run_hidden(params: RNNParams, xs: np.ndarray, h0: np.ndarray, activation: st
     WT = np.ascontiguousarray(params.W.T)
     for t in range(T):
         a = hs[t + 1]
-        a += hs[t] @ WT          # a_t = U x_t + b + W h_{t-1}   (eq. 10.8)
+        a += hs[t] @ WT          # a_t = U x_t + b + W h_{t-1}   (eq-fwd-a)
         f_in_place(a)            # h_t = f(a_t), stored in place
     return hs
 
 
-def output_logits(params: RNNParams, hs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def output_logits(params: RNNParams, hs: NDArray[np.float64], out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """o_t = V h_t + c for every step at once. hs: (T+1, B, H) -> logits: (T, B, K) (into ``out``)."""
     T1, B, H = hs.shape
     logits = np.empty((T1 - 1, B, params.n_out)) if out is None else out
@@ -62,7 +62,7 @@ def output_logits(params: RNNParams, hs: np.ndarray, out: np.ndarray | None = No
     return logits
 
 
-def forward(params: RNNParams, xs: Any, h0: Any = None, *, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
+def forward(params: RNNParams, xs: ArrayLike, h0: ArrayLike | None = None, *, activation: str = "tanh") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Run the RNN over a batch of sequences.
 
     xs: (T, B, D); h0: (B, H) or None for zeros.
@@ -75,18 +75,18 @@ def forward(params: RNNParams, xs: Any, h0: Any = None, *, activation: str = "ta
     return hs, output_logits(params, hs)
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
+def log_softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     """log softmax over the last axis, stable for any finite logits (the log-sum-exp trick)."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     """softmax over the last axis, computed through log_softmax."""
     return np.exp(log_softmax(logits))
 
 
-def step_losses(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def step_losses(logits: NDArray[np.float64], ys: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per-step losses L_t = mean_b -log softmax(logits[t, b])[ys[t, b]]. logits: (T, B, K), ys: (T, B) -> (T,)."""
     logp = log_softmax(logits)
     picked = np.take_along_axis(logp, ys[..., None], axis=-1)[..., 0]
@@ -116,12 +116,12 @@ def losses_and_logits_grad(logits: Array, ys: NDArray[np.int64], *, weights: Arr
     return losses, g
 
 
-def logits_grad(logits: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """dL/do_t = (softmax(o_t) - onehot(y_t)) / B for every step: (T, B, K). Eq. (10.18), batch-mean."""
+def logits_grad(logits: NDArray[np.float64], ys: NDArray[np.float64]) -> NDArray[np.float64]:
+    """dL/do_t = (softmax(o_t) - onehot(y_t)) / B for every step: (T, B, K). eq-chain-dlogits, batch-mean."""
     return losses_and_logits_grad(logits, ys)[1]
 
 
-def loss(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh") -> float:
+def loss(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *, activation: str = "tanh") -> float:
     """L = sum_t L_t for the whole sequence (no gradients)."""
     hs, logits = forward(params, xs, h0, activation=activation)
     ys = check_labels(params, np.asarray(xs, dtype=float), ys)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from numpy.typing import NDArray
 
 _local = threading.local()
 
 
-def scratch(role: str, shape: tuple[int, ...]) -> np.ndarray:
+def scratch(role: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
     """An uninitialised float64 array of ``shape`` for ``role``, reused by later calls with that shape."""
-    cache: dict[str, np.ndarray] = _local.__dict__.setdefault("cache", {})
+    cache: dict[str, NDArray[np.float64]] = _local.__dict__.setdefault("cache", {})
     buf = cache.get(role)
     if buf is None or buf.shape != shape:
         buf = cache[role] = np.empty(shape)

@@ -12,14 +12,14 @@ Steps are numbered t = 0 .. T-1 as in code (xs[t]); the state entering step t is
 """
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .validation import positive_int, probability
 
 
-def draw_xi(T: int, keep_prob: float, rng: Any = None) -> np.ndarray:
+def draw_xi(T: int, keep_prob: float, rng: int | np.random.Generator | None = None) -> NDArray[np.float64]:
     """One randomized-truncation factor per step: (T,). xi[0] = 1 (nothing lies before step 0);
     for t >= 1, xi[t] = 1/keep_prob with probability keep_prob and 0 otherwise, drawn from ``rng``
     (a numpy Generator, a seed, or None) as ``rng.random(T - 1) < keep_prob``."""
@@ -30,7 +30,7 @@ def draw_xi(T: int, keep_prob: float, rng: Any = None) -> np.ndarray:
     return xi
 
 
-def carry_multipliers(T: int, *, detach_every: int | None = None, xi: np.ndarray | None = None) -> np.ndarray:
+def carry_multipliers(T: int, *, detach_every: int | None = None, xi: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """m: (T,), the factor applied to the gradient carried from step t back into hs[t] (m[0] is unused)."""
     m = np.ones(T) if xi is None else np.asarray(xi, dtype=np.float64).copy()
     if m.shape != (T,):
@@ -42,7 +42,7 @@ def carry_multipliers(T: int, *, detach_every: int | None = None, xi: np.ndarray
 
 
 def path_weights(T: int, *, window: int | None = None, detach_every: int | None = None,
-                 xi: np.ndarray | None = None) -> np.ndarray:
+                 xi: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """P: (T, T), the factor with which loss term L_t reaches step k: prod_{j=k+1}^{t} m[j] inside the
     window (t - k < window), 0 outside it and for k > t. Full BPTT gives the lower triangle of ones.
     This is the picture of which (t, k) pairs each strategy back-propagates through."""
@@ -57,6 +57,6 @@ def path_weights(T: int, *, window: int | None = None, detach_every: int | None 
     return P
 
 
-def lookback_mask(T: int, *, window: int | None = None, detach_every: int | None = None) -> np.ndarray:
+def lookback_mask(T: int, *, window: int | None = None, detach_every: int | None = None) -> NDArray[np.float64]:
     """Boolean (T, T): True where L_t back-propagates into step k under a deterministic strategy."""
     return path_weights(T, window=window, detach_every=detach_every) != 0.0

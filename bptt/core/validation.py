@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
 METHODS = ("bptt", "naive", "randomized")
 
 
-def as_float_array(x: Any, name: str, ndim: int) -> np.ndarray:
+def as_float_array(x: ArrayLike, name: str, ndim: int) -> NDArray[np.float64]:
     """Return ``x`` as a finite float64 array with ``ndim`` dimensions, or raise ValueError."""
     arr = np.asarray(x)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)) \
@@ -24,25 +24,25 @@ def as_float_array(x: Any, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
-def check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], what: str) -> None:
+def check_shape(arr: NDArray[np.float64], name: str, expected: tuple[int, ...], what: str) -> None:
     """Raise ValueError unless ``arr.shape == expected``; ``what`` spells the expected shape in symbols."""
     if arr.shape != tuple(expected):
         raise ValueError(f"{name} must have shape {what} = {tuple(expected)}, got {arr.shape}")
 
 
-def as_shaped(x: Any, name: str, expected: tuple[int, ...], what: str) -> np.ndarray:
+def as_shaped(x: ArrayLike, name: str, expected: tuple[int, ...], what: str) -> NDArray[np.float64]:
     """``x`` as a finite float64 array of shape ``expected`` (spelled ``what`` in symbols), or ValueError."""
     arr = as_float_array(x, name, len(expected))
     check_shape(arr, name, expected, what)
     return arr
 
 
-def as_state(s: Any, name: str, B: int, H: int) -> np.ndarray:
+def as_state(s: ArrayLike, name: str, B: int, H: int) -> NDArray[np.float64]:
     """An initial state (B, H): zeros for None, else ``s`` checked by ``as_shaped``."""
     return np.zeros((B, H)) if s is None else as_shaped(s, name, (B, H), "(B, H)")
 
 
-def as_labels(ys: Any, T: int, B: int, K: int) -> np.ndarray:
+def as_labels(ys: ArrayLike, T: int, B: int, K: int) -> NDArray[np.int64]:
     """Return ``ys`` as an int64 array of shape (T, B) with entries in [0, K), or raise ValueError."""
     arr = np.asarray(ys)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
@@ -53,7 +53,7 @@ def as_labels(ys: Any, T: int, B: int, K: int) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def positive_int(value: Any, name: str) -> int:
+def positive_int(value: object, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= 1 (or None), got {value!r}")
@@ -62,7 +62,7 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def probability(value: Any, name: str) -> float:
+def probability(value: object, name: str) -> float:
     """Return ``value`` as a float in (0, 1], or raise ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
@@ -72,14 +72,14 @@ def probability(value: Any, name: str) -> float:
     return value
 
 
-def choice(value: Any, name: str, options: tuple[str, ...]) -> str:
+def choice(value: object, name: str, options: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``options``, or raise ValueError listing them."""
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {', '.join(repr(o) for o in options)}; got {value!r}")
     return value
 
 
-def as_weights(weights: Any, T: int, B: int) -> np.ndarray:
+def as_weights(weights: ArrayLike, T: int, B: int) -> NDArray[np.float64]:
     """Validate per-step loss weights, (T,) or (T, B), finite and >= 0; return them broadcast to (T, B)."""
     w = np.asarray(weights)
     if w.ndim not in (1, 2):
@@ -92,7 +92,7 @@ def as_weights(weights: Any, T: int, B: int) -> np.ndarray:
     return np.broadcast_to(w[:, None], (T, B)) if w.ndim == 1 else w
 
 
-def nonneg_number(value: Any, name: str, *, strict: bool = False) -> float:
+def nonneg_number(value: object, name: str, *, strict: bool = False) -> float:
     """``value`` as a finite float >= 0 (> 0 if ``strict``), or ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
             or value < 0 or (strict and value == 0):
@@ -100,7 +100,7 @@ def nonneg_number(value: Any, name: str, *, strict: bool = False) -> float:
     return float(value)
 
 
-def square_matrix(W: Any, name: str = "W") -> np.ndarray:
+def square_matrix(W: ArrayLike, name: str = "W") -> NDArray[np.float64]:
     """``W`` as a finite float64 non-empty square matrix (H, H), or ValueError."""
     W = as_float_array(W, name, 2)
     if W.shape[0] != W.shape[1] or W.shape[0] == 0:
@@ -108,7 +108,7 @@ def square_matrix(W: Any, name: str = "W") -> np.ndarray:
     return W
 
 
-def as_sequence(xs: Any, n_in: int, weight_name: str, weight_shape: tuple[int, ...]) -> np.ndarray:
+def as_sequence(xs: ArrayLike, n_in: int, weight_name: str, weight_shape: tuple[int, ...]) -> NDArray[np.float64]:
     """``xs`` as a finite float64 batch of sequences (T, B, D) with T, B >= 1 and D = ``n_in`` (the input
     size of the weight ``weight_name`` of shape ``weight_shape``), or ValueError."""
     xs = as_float_array(xs, "xs", 3)

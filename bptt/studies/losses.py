@@ -11,7 +11,7 @@ time (w = 1/T) are further weightings. The gradient with respect to the logits i
     dL/do_t[b] = w[t, b] * (softmax(o_t[b]) - onehot(y_t[b])) / B                           (eq-loss-dodt)
 
 and the gradient reaching each hidden state follows the reverse recursion of the next chapter
-(eq. 10.21 of Goodfellow et al.), here with weighted losses. Shapes: T steps, B batch, D inputs,
+(eq-loss-dh; Goodfellow et al. eq. 10.21), here with weighted losses. Shapes: T steps, B batch, D inputs,
 H hidden, K classes; code steps are 0-based (logits[t] is o_{t+1} in the 1-based prose).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The library's RNN rebuilt with PyTorch, so that autograd can be checked against ``bptt.loss_and_grads``.
 
-``TorchRNN`` holds the same five parameters as ``bptt.RNNParams`` (Goodfellow eqs. 10.8-10.11):
+``TorchRNN`` holds the same five parameters as ``bptt.RNNParams`` (eq-fwd-a .. eq-fwd-o; Goodfellow eqs. 10.8-10.11):
 a_t = U x_t + W h_{t-1} + b, h_t = f(a_t), o_t = V h_t + c. Its ``unroll`` is an explicit loop over time
 in which truncation is a change to the *graph*, never to the values:
 
