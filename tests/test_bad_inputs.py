@@ -143,11 +143,17 @@ def test_clip_grad_norm_bad_max_norm(max_norm):
 def test_good_inputs_pass():
     """Control: the unmodified inputs are accepted by every entry point (so the cases above fail for
     the reason they name), including integer-valued xs and lists."""
-    bptt.loss_and_grads(PARAMS, XS, YS, H0)
-    bptt.loss_and_grads(PARAMS, XS.round().astype(int).tolist(), YS.tolist(), None, window=2, detach_every=1)
-    bptt.forward(PARAMS, XS, H0)
-    bptt.gradient_norms(PARAMS, XS, YS, H0)
-    bptt.loss_and_grads(PARAMS, XS, YS, H0, method="randomized", keep_prob=1, rng=0)
+    loss, grads = bptt.loss_and_grads(PARAMS, XS, YS, H0)
+    assert np.isfinite(loss) and grads.W.shape == PARAMS.W.shape
+    loss_int, _ = bptt.loss_and_grads(PARAMS, XS.round().astype(int).tolist(), YS.tolist(), None, window=2,
+                                      detach_every=1)
+    assert np.isfinite(loss_int)
+    hs, logits = bptt.forward(PARAMS, XS, H0)
+    assert hs.shape == (XS.shape[0] + 1,) + H0.shape and logits.shape[:2] == XS.shape[:2]
+    G = bptt.gradient_norms(PARAMS, XS, YS, H0)
+    assert G.shape == (XS.shape[0],) * 2 and np.all(np.isfinite(G))
+    loss_r, grads_r = bptt.loss_and_grads(PARAMS, XS, YS, H0, method="randomized", keep_prob=1, rng=0)
+    assert loss_r == loss and np.allclose(grads_r.flat(), grads.flat())   # keep_prob = 1 keeps every path
 
 
 @pytest.mark.parametrize("kw,match", [

@@ -238,7 +238,13 @@ def test_path_frame_draws_every_pair_and_rejects_bad_steps():
 def test_checkers_accept_solutions_and_explain_mistakes():
     rnn, xs, y = paths.example_scalar_rnn()
     ps = paths.scalar_paths(rnn, xs, y, "w")
-    assert bptt.check("chain-1", sum(p.product for p in ps)).ok
+    # hand-computed: s_1 = tanh(u x_1 + w s_0 + k), s_2 = tanh(u x_2 + w s_1 + k), o = v s_2 + c, y = 0
+    s1 = np.tanh(0.9 * 1.0 + 1.4 * 0.6 + 0.1)
+    s2 = np.tanh(0.9 * -0.7 + 1.4 * s1 + 0.1)
+    o = np.array([1.5, -0.8, 0.4]) * s2 + np.array([0.0, 0.2, -0.1])
+    dL_ds2 = np.array([1.5, -0.8, 0.4]) @ (np.exp(o) / np.exp(o).sum() - np.eye(3)[0])
+    dL_dw = dL_ds2 * (1 - s2 ** 2) * (s1 + 1.4 * (1 - s1 ** 2) * 0.6)   # copy at step 2 + copy at step 1
+    assert bptt.check("chain-1", dL_dw).ok
     v = bptt.check("chain-1", ps[1].product)
     assert not v.ok and "only the path" in v.message
     assert bptt.check("chain-2", np.arange(1, 11)).ok
