@@ -16,14 +16,8 @@ _REGISTRY: dict[str, tuple[Checker, str]] = {}
 #: the modules that register the exercises named "<prefix>-<n>"; imported on first use, so that
 #: ``import bptt`` stays light and a chapter's check loads only its own chapter's module
 PROVIDERS: dict[str, tuple[str, ...]] = {
-    "forward": ("bptt.present.forward_exercises",),
-    "loss": ("bptt.studies.losses",),
-    "chain": ("bptt.studies.paths",),
-    "cost": ("bptt.studies.cost",),
-    "trunc": ("bptt.studies.truncation_study",),
-    "vanishing": ("bptt.studies.vanishing",),
-    "lstm": ("bptt.present.lstm_exercises",),
-    "pytorch": ("bptt.studies.torch_ref", "bptt.studies.charlm"),
+    prefix: (f"bptt.present.{prefix}_exercises",)
+    for prefix in ("forward", "loss", "chain", "cost", "trunc", "vanishing", "lstm", "pytorch")
 }
 
 

@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..present import checks
 from ..core.validation import positive_int, probability
 from .torch_ref import TorchRNN
 from ..core.truncation import draw_xi
@@ -312,20 +311,6 @@ def connectivity(model: CharRNN, ids: np.ndarray, position: int) -> tuple[np.nda
     j = int(logits[-1, 0].argmax())
     logits[-1, 0, j].backward()
     return torch.linalg.norm(xs.grad[:, 0], dim=-1).double().numpy(), j
-
-
-# --------------------------------------------------------------------------- exercises
-@checks.exercise("pytorch-2", hint="a model that gives every character the same probability 1/K has "
-                                   "cross-entropy log K per character")
-def _check_uniform_perplexity(answer: Any) -> tuple[bool, str]:
-    K = Vocab.from_text(load_text()).size
-    return checks.close(answer, float(K), rtol=1e-6, what="perplexity of the uniform model")
-
-
-@checks.exercise("pytorch-3", hint="cut 1,000,000 characters into 32 streams first; each minibatch of 50 steps "
-                                   "also needs the character after its last input as a target")
-def _check_num_batches(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, num_batches(1_000_000, 32, 50), rtol=0, atol=0, what="number of minibatches")
 
 
 def connectivity_figure(c: np.ndarray, chars: str, predicted: str, *, span: int = 40, title: str = "",

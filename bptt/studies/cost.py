@@ -30,7 +30,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from ..present import checks, plotting
+from ..present import plotting
 from ..core.validation import as_float_array, as_shaped, check_shape, nonneg_number, positive_int
 from ..core.backward import loss_and_grads, loss_and_grads_checkpointed  # noqa: F401 (chapter 4 name)
 from ..core.params import RNNParams
@@ -362,26 +362,6 @@ def stored_states(T: int, segment: int | None = None) -> int:
     return math.ceil(T / k) + min(k, T) + 1
 
 
-# --------------------------------------------------------------------------- exercises
-
-
-@checks.exercise("cost-1", hint="method 1 makes t products for loss term t; count them with cost.method1")
-def _check_cost_1(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, count_products(20, "method1"), what="number of products for T = 20")
-
-
-@checks.exercise("cost-2", hint="divide the two counts: T(T+1)/2 products against T products")
-def _check_cost_2(answer: Any) -> tuple[bool, str]:
-    ratio = count_products(200, "method1") / count_products(200, "method2")
-    return checks.close(answer, ratio, rtol=1e-9, what="predicted time ratio at T = 200")
-
-
 def exercise_problem() -> LinearProblem:
     """The fixed linear problem of exercise cost-3: T = 6, B = 2, D = 2, H = 3."""
     return linear_problem(6, B=2, D=2, H=3, seed=3)
-
-
-@checks.exercise("cost-3", hint="start from dL/dh_T = h_T and go back with dL/dh_k = h_k + (dL/dh_{k+1}) W; "
-                                "return an array of shape (T, B, H)")
-def _check_cost_3(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, method2(exercise_problem())[0].deltas, rtol=1e-9, what="stored dL/dh_k")

@@ -14,7 +14,7 @@ Steps are 0-based as in the library: xs[t] is step t, hs[t] the state entering i
 Besides the model: the autograd reference the test suite and the chapters check the numpy library against
 (``loss_and_grads``, ``autograd_loss_and_grads``, ``forward``, ``gradient_map``), the graph inspection used in
 the chapter (``graph_stats``), per-step gradient norms by ``retain_grad`` (``state_gradient_norms``,
-``per_term_grad_norms``), and the chapter's exercise checkers.
+``per_term_grad_norms``) (the chapter's exercise checkers are in ``bptt.present.pytorch_exercises``).
 This module and ``bptt.charlm`` are the only ones in the library that import torch.
 """
 from __future__ import annotations
@@ -29,12 +29,10 @@ from numpy.typing import ArrayLike, NDArray
 import torch.nn.functional as F
 from torch import nn
 
-from ..present import checks
 from ..core.validation import ACTIVATIONS, METHODS, choice
 from ..core.backward import truncation_options
 from ..core.params import RNNParams
 from ..core.rnn import check_inputs, check_labels
-from .truncation_study import lookback_steps
 
 TORCH_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
 PARAM_NAMES = ("U", "W", "V", "b", "c")
@@ -256,15 +254,3 @@ def per_term_grad_norms(terms: Sequence[torch.Tensor], states: Sequence[torch.Te
         term.backward(retain_graph=True)
         G[t] = [0.0 if s.grad is None else float(torch.linalg.norm(s.grad)) for s in states]
     return G
-
-
-# --------------------------------------------------------------------------- exercises
-@checks.exercise("pytorch-1", hint="the state entering step t is detached when t is 4 or 8; L_7 can reach back "
-                                   "to the most recent such step and no further")
-def _check_reached(answer: Any) -> tuple[bool, str]:
-    expected = lookback_steps(7, 10, detach_every=4).tolist()
-    got = sorted({int(a) for a in np.asarray(list(answer)).ravel()})
-    if got == expected:
-        return True, f"L_7 sends gradient to steps {expected} and to none before them"
-    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
-    return False, f"you listed {got}; missing {missing}, should not be there {extra}"

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..present import checks
 from ..core.clipping import clip_vector_elementwise, clip_vector_norm
 from ..core.validation import as_float_array, choice, nonneg_number, positive_int, square_matrix
 from ..core.activations import DERIVATIVE_BOUND, sigmoid
@@ -246,7 +245,6 @@ def cosine(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.clip(vector_cosine(a, b), -1.0, 1.0))
 
 
-# --------------------------------------------------------------------------- exercises
 def exercise_matrix() -> np.ndarray:
     """The recurrent matrix of exercise vanishing-2: a seeded 16 x 16 Gaussian matrix, std 0.15."""
     return np.random.default_rng(2013).normal(0.0, 0.15, (16, 16))
@@ -254,20 +252,3 @@ def exercise_matrix() -> np.ndarray:
 
 #: the gradient of exercise vanishing-3
 EXERCISE_GRADIENT = np.array([12.0, -0.5, 3.0, -40.0, 0.2, 6.0])
-
-
-@checks.exercise("vanishing-1", hint="the bound is (gamma sigma_max)^(t-k); gamma for sigmoid is max s(1-s)")
-def _check_threshold(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, 1.0 / DERIVATIVE_BOUND["sigmoid"], what="threshold on sigma_max")
-
-
-@checks.exercise("vanishing-2", hint="sigma_max is np.linalg.norm(W, 2); raise gamma * sigma_max to the 20th power")
-def _check_bound20(answer: Any) -> tuple[bool, str]:
-    rate = DERIVATIVE_BOUND["sigmoid"] * top_singular_value(exercise_matrix())
-    return checks.close(answer, rate ** 20, rtol=1e-4, atol=0.0, what="bound after 20 steps")
-
-
-@checks.exercise("vanishing-3", hint="clip with np.clip(g, -5, 5), then cos = a.b / (|a| |b|)")
-def _check_cosine(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, cosine(clip_element(EXERCISE_GRADIENT, 5.0), EXERCISE_GRADIENT), rtol=1e-4,
-                        what="cosine")

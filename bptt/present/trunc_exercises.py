@@ -1,0 +1,46 @@
+"""Checkers for the exercises of the chapter "Truncating BPTT" (book/05_truncation.ipynb)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.diagnostics import copy_contributions
+from ..studies.truncation_study import combine, long_memory_problem, lookback_steps, relative_error
+from . import checks
+
+
+@checks.exercise("trunc-1", hint="with detach_every=4 the cuts sit before steps 4, 8, 12, ...; L_7 "
+                                 "goes back until it hits the start of its own chunk")
+def _check_reach(answer: Any) -> tuple[bool, str]:
+    expected = lookback_steps(7, 12, detach_every=4)
+    got = np.sort(np.unique(np.asarray(list(answer), dtype=int)))
+    if got.tolist() == expected.tolist():
+        return True, f"L_7 reaches steps {expected.tolist()}, {len(expected)} of them"
+    missing = sorted(set(expected.tolist()) - set(got.tolist()))
+    extra = sorted(set(got.tolist()) - set(expected.tolist()))
+    return False, f"missing steps {missing}, steps that are cut off: {extra}"
+
+
+@checks.exercise("trunc-2", hint="E[xi] = pi * (1/pi) + (1 - pi) * 0; a product of independent factors "
+                                 "has E[prod xi_j^2] = prod E[xi_j^2] with E[xi^2] = 1/pi")
+def _check_moments(answer: Any) -> tuple[bool, str]:
+    a = np.asarray(answer, dtype=float)
+    if a.shape != (2,):
+        return False, f"answer (mean, variance) as two numbers, got shape {a.shape}"
+    ok, msg = checks.close(a[0], 1.0, what="mean of P[t, k]")
+    if not ok:
+        return ok, msg
+    return checks.close(a[1], 0.25 ** -3 - 1.0, what="variance of P[t, k]")
+
+
+@checks.exercise("trunc-3", hint="without the 1/pi the factors are 0 or 1, so E[P[t, k]] = pi^(t-k); "
+                                 "combine that expected weight matrix with the pair contributions")
+def _check_bias(answer: Any) -> tuple[bool, str]:
+    prob = long_memory_problem()
+    C = copy_contributions(*prob).W
+    T = C.shape[0]
+    lag = np.subtract.outer(np.arange(T), np.arange(T))
+    expected_P = np.where(lag >= 0, 0.6 ** np.maximum(lag, 0), 0.0)
+    expected = relative_error(combine(C, expected_P), C.sum(axis=(0, 1)))
+    return checks.close(answer, expected, rtol=1e-6, what="relative error of the expected gradient")
