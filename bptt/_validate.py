@@ -24,6 +24,20 @@ def as_float_array(x: Any, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def as_sequences(xs: Any, n_in: int, u_shape: tuple[int, ...]) -> np.ndarray:
+    """Return ``xs`` as a finite float64 (T, B, D) array with T, B >= 1 and D = n_in (the width of the
+    input matrix U, of shape ``u_shape``), or raise ValueError."""
+    xs = as_float_array(xs, "xs", 3)
+    T, B, D = xs.shape
+    if T == 0:
+        raise ValueError("xs is an empty sequence: T must be >= 1")
+    if B == 0:
+        raise ValueError("xs has an empty batch: B must be >= 1")
+    if D != n_in:
+        raise ValueError(f"xs must have shape (T, B, D) with D = {n_in} (U is {u_shape}), got {xs.shape}")
+    return xs
+
+
 def check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], what: str) -> None:
     """Raise ValueError unless ``arr.shape == expected``; ``what`` spells the expected shape in symbols."""
     if arr.shape != tuple(expected):

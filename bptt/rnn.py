@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, as_labels, check_shape
+from ._validate import as_float_array, as_labels, as_sequences, check_shape
 from .activations import IN_PLACE, activation_fn
 from .params import RNNParams
 
@@ -20,14 +20,8 @@ def check_inputs(params: RNNParams, xs: Any, h0: Any = None) -> tuple[np.ndarray
     """Validate ``xs`` (T, B, D) and ``h0`` (B, H) or None against ``params``; return float64 copies."""
     if not isinstance(params, RNNParams):
         raise ValueError(f"params must be an RNNParams, got {type(params).__name__}")
-    xs = as_float_array(xs, "xs", 3)
-    T, B, D = xs.shape
-    if T == 0:
-        raise ValueError("xs is an empty sequence: T must be >= 1")
-    if B == 0:
-        raise ValueError("xs has an empty batch: B must be >= 1")
-    if D != params.n_in:
-        raise ValueError(f"xs must have shape (T, B, D) with D = {params.n_in} (U is {params.U.shape}), got {xs.shape}")
+    xs = as_sequences(xs, params.n_in, params.U.shape)
+    B = xs.shape[1]
     if h0 is None:
         h0 = np.zeros((B, params.n_hidden))
     else:
