@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import deep
+from bptt import deep, deep_study
 
 
 def random_deep(T=5, B=2, D=3, H=4, K=3, *, layers=2, bidirectional=True, seed=0):
@@ -19,23 +19,6 @@ def random_deep(T=5, B=2, D=3, H=4, K=3, *, layers=2, bidirectional=True, seed=0
     p = bptt.DeepRNNParams.random(D, H, K, n_layers=layers, bidirectional=bidirectional, seed=seed)
     p = p.map(lambda a: a + 0.3 * rng.normal(size=a.shape))
     return p, rng.normal(size=(T, B, D)), rng.integers(0, K, size=(T, B))
-
-
-def suffix(l: int, d: int) -> str:
-    return f"_l{l}" + ("_reverse" if d else "")
-
-
-def torch_rnn(p: bptt.DeepRNNParams, nonlinearity: str) -> torch.nn.RNN:
-    """torch.nn.RNN holding p's cells: weight_ih = U, weight_hh = W, bias_ih = b, bias_hh = 0."""
-    rnn = torch.nn.RNN(p.n_in, p.n_hidden, num_layers=p.n_layers, bidirectional=p.bidirectional,
-                       nonlinearity=nonlinearity, dtype=torch.float64)
-    with torch.no_grad():
-        for l, layer in enumerate(p.cells):
-            for d, cell in enumerate(layer):
-                for name, value in (("weight_ih", cell.U), ("weight_hh", cell.W), ("bias_ih", cell.b)):
-                    getattr(rnn, name + suffix(l, d)).copy_(torch.from_numpy(value))
-                getattr(rnn, "bias_hh" + suffix(l, d)).zero_()
-    return rnn
 
 
 def torch_loop_tops(p: bptt.DeepRNNParams, tensors: list, xs: torch.Tensor, activation: str) -> torch.Tensor:
@@ -64,16 +47,10 @@ def ce_sum(logits: torch.Tensor, ys: np.ndarray) -> torch.Tensor:
 
 
 def torch_grads_nn(p, xs, ys, activation):
-    """(loss, grads as a list in p.arrays() order) from nn.RNN + a linear head."""
-    rnn = torch_rnn(p, activation)
-    V = torch.tensor(p.V, requires_grad=True)
-    c = torch.tensor(p.c, requires_grad=True)
-    tops, _ = rnn(torch.from_numpy(xs))
-    loss = ce_sum(tops @ V.T + c, ys)
-    loss.backward()
-    grads = [getattr(rnn, n + suffix(l, d)).grad.numpy() for l in range(p.n_layers) for d in range(p.n_dir)
-             for n in ("weight_ih", "weight_hh", "bias_ih")]
-    return loss.item(), grads + [V.grad.numpy(), c.grad.numpy()], tops.detach().numpy()
+    """(loss, grads as a list in p.arrays() order, tops) from nn.RNN + a linear head."""
+    loss, grads = deep_study.torch_loss_and_grads(p, xs, ys, activation)
+    tops, _ = deep_study.to_torch(p, activation)(torch.from_numpy(xs))
+    return loss, grads, tops.detach().numpy()
 
 
 def torch_grads_loop(p, xs, ys, activation):
@@ -228,7 +205,7 @@ def test_random_structure_and_conveniences():
     assert (p.n_layers, p.n_dir, p.n_in, p.n_hidden, p.n_out) == (3, 2, 3, 4, 5)
     assert p.cells[0][0].U.shape == (4, 3) and p.cells[1][1].U.shape == (4, 8) and p.V.shape == (5, 8)
     assert len(p.arrays()) == 3 * 2 * 3 + 2 and p.flat().size == p.n_params
-    rnn = torch_rnn(p, "tanh")
+    rnn = deep_study.to_torch(p, "tanh")
     # torch has a second bias per cell (bias_hh, H entries); the head adds K * 2H + K
     assert p.n_params == sum(t.numel() for t in rnn.parameters()) - 3 * 2 * 4 + 5 * 8 + 5
     np.testing.assert_array_equal(bptt.DeepRNNParams.random(3, 4, 5, n_layers=3, bidirectional=True, seed=1).flat(),
@@ -342,3 +319,52 @@ def test_bad_random(kw):
 def test_bad_random_sizes(sizes):
     with pytest.raises(ValueError, match="n_in|n_hidden|n_out"):
         bptt.DeepRNNParams.random(*sizes)
+
+
+# --------------------------------------------------------------------------- the chapter's studies
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_shortest_paths_in_the_unrolled_graph(bidirectional):
+    from math import comb, inf
+    for N in range(1, 5):
+        edges = deep_study.unrolled_graph(N, 7, bidirectional)
+        for t in range(1, 8):
+            for k in range(1, 8):
+                length, count = deep_study.shortest_paths(edges, ("x", k), ("o", t))
+                if k > t and not bidirectional:
+                    assert (length, count) == (inf, 0)
+                else:
+                    assert length == N + 1 + abs(t - k)
+                if not bidirectional:
+                    assert count == (comb(t - k + N - 1, N - 1) if k <= t else 0)
+
+
+def test_future_task_and_training():
+    xs, ys = deep_study.future_task(6, 3, 4, 2, np.random.default_rng(0))
+    sym = xs.argmax(-1)
+    np.testing.assert_array_equal(ys[:4], sym[2:])
+    np.testing.assert_array_equal(ys[4:], sym[[5, 5]])
+    fwd = deep_study.train_future(1, False, T=6, delay=2, steps=120, hidden=8, n_test=300)
+    bi = deep_study.train_future(1, True, T=6, delay=2, steps=120, hidden=8, n_test=300)
+    assert fwd.accuracy < 0.35 < 0.8 < bi.accuracy        # chance is 1/4
+    with pytest.raises(ValueError, match="delay must be < T"):
+        deep_study.train_future(1, True, T=3, delay=3)
+
+
+def test_exercise_checkers_reject_wrong_answers():
+    from math import comb
+    count = lambda D, H, K, N, bi: (1 + bi) * (H * D + H * H + H + (N - 1) * (H * H * (1 + bi) + H * H + H)) \
+        + K * H * (1 + bi) + K
+    assert bptt.check("deep-1", count)
+    assert not bptt.check("deep-1", lambda D, H, K, N, bi: count(D, H, K, N, bi) + (N == 5))
+    assert not bptt.check("deep-1", lambda *a: float(count(*a)))
+    paths = lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 0
+    assert bptt.check("deep-2", paths)
+    assert not bptt.check("deep-2", lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 1)
+    assert not bptt.check("deep-2", lambda N, t, k: comb(t - k + N, N) if k <= t else 0)
+    p, xs, ys = deep_study.exercise_problem()
+    x = torch.tensor(xs, requires_grad=True)
+    tensors = [torch.tensor(a) for a in p.arrays()]
+    ce_sum(torch_loop_tops(p, tensors[:-2], x, "tanh") @ tensors[-2].T + tensors[-1], ys).backward()
+    assert bptt.check("deep-3", x.grad.numpy())
+    assert not bptt.check("deep-3", x.grad.numpy() * 1.001)
+    assert not bptt.check("deep-3", x.grad.numpy()[::-1])
