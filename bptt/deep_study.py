@@ -179,13 +179,25 @@ def _check_function(fn: Any, cases: list[tuple], expected: Callable[..., int], w
     return True, f"right on all {len(cases)} cases"
 
 
-@checks.exercise("deep-1", hint="per cell H*D_in + H*H + H, with D_in = D in layer 1 and H*n_dir above; "
-                                "the head has K*H*n_dir + K")
-def _check_count(fn: Any) -> tuple[bool, str]:
-    cases = [(D, H, K, N, bi) for D in (1, 3, 10) for H in (1, 4, 32) for K in (2, 7) for N in (1, 2, 5)
-             for bi in (False, True)]
-    return _check_function(fn, cases, lambda D, H, K, N, bi: DeepRNNParams.random(
-        D, H, K, n_layers=N, bidirectional=bi).n_params, "n_params")
+def budget_hidden(n_in: int, n_out: int, n_layers: int, forward_hidden: int) -> int:
+    """The largest H for which a bidirectional model (n_in, H, n_out, n_layers) has no more parameters than a
+    forward-only one of ``forward_hidden`` units (same n_in, n_out, n_layers)."""
+    budget = DeepRNNParams.random(n_in, forward_hidden, n_out, n_layers=n_layers).n_params
+    H = 1
+    while DeepRNNParams.random(n_in, H + 1, n_out, n_layers=n_layers, bidirectional=True).n_params <= budget:
+        H += 1
+    return H
+
+
+@checks.exercise("deep-1", hint="count the parameters of both models with eq-deep-count (or n_params) and "
+                                "search over H")
+def _check_budget(answer: Any) -> tuple[bool, str]:
+    expected = budget_hidden(8, 4, 2, 64)
+    if _exact_int(answer) is None:
+        return False, f"expected an integer number of hidden units, got {answer!r}"
+    if answer == expected:
+        return True, f"H = {expected}"
+    return False, f"H = {answer} is {'too large: over budget' if answer > expected else 'not the largest that fits'}"
 
 
 def _count_paths(N: int, t: int, k: int) -> int:

@@ -354,9 +354,12 @@ def test_exercise_checkers_reject_wrong_answers():
     from math import comb
     count = lambda D, H, K, N, bi: (1 + bi) * (H * D + H * H + H + (N - 1) * (H * H * (1 + bi) + H * H + H)) \
         + K * H * (1 + bi) + K
-    assert bptt.check("deep-1", count)
-    assert not bptt.check("deep-1", lambda D, H, K, N, bi: count(D, H, K, N, bi) + (N == 5))
-    assert not bptt.check("deep-1", lambda *a: float(count(*a)))
+    budget = count(8, 64, 4, 2, False)
+    best = max(H for H in range(1, 200) if count(8, H, 4, 2, True) <= budget)
+    assert deep_study.budget_hidden(8, 4, 2, 64) == best
+    assert bptt.check("deep-1", best) and bptt.check("deep-1", np.int64(best))
+    for wrong in (best - 1, best + 1, float(best), str(best), round(64 / 2 ** 0.5)):
+        assert not bptt.check("deep-1", wrong)
     paths = lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 0
     assert bptt.check("deep-2", paths)
     assert not bptt.check("deep-2", lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 1)
