@@ -25,6 +25,7 @@ from .core.backward import (StepCounter, backward_full, backward_naive, backward
                             loss_and_grads_checkpointed, param_grads, prepare, state_grads, step_back,
                             weighted_loss_and_grads)
 from .core.clipping import clip_elementwise, clip_grad_norm
+from .core.deep import CellParams, DeepRNNParams, deep_forward, deep_loss_and_grads
 from .core.diagnostics import CopyContributions, copy_contributions, gradient_norms, jacobian_product_norms, lag_profile
 from .core.params import RNNParams
 from .core.rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
@@ -32,14 +33,14 @@ from .core.truncation import carry_multipliers, draw_xi, lookback_mask, path_wei
 
 #: modules reachable as ``bptt.<name>`` (imported on first access)
 _MODULES = {
-    **{m: f"bptt.core.{m}" for m in ("activations", "backward", "clipping", "diagnostics", "lstm", "params",
+    **{m: f"bptt.core.{m}" for m in ("activations", "backward", "clipping", "deep", "diagnostics", "lstm", "params",
                                      "rnn", "scratch", "truncation", "validation")},
-    **{m: f"bptt.studies.{m}" for m in ("charlm", "cost", "demo", "losses", "paths", "tasks", "torch_ref",
+    **{m: f"bptt.studies.{m}" for m in ("charlm", "cost", "deep_study", "demo", "losses", "paths", "tasks", "torch_ref",
                                         "truncation_study", "vanishing")},
     "torch_rnn": "bptt.studies.torch_ref",
     **{m: f"bptt.present.{m}" for m in ("checks", "plotting", "widgets", "forward_exercises", "loss_exercises",
                                         "chain_exercises", "cost_exercises", "trunc_exercises",
-                                        "vanishing_exercises", "lstm_exercises", "pytorch_exercises")},
+                                        "vanishing_exercises", "lstm_exercises", "pytorch_exercises", "deep_exercises")},
     "core": "bptt.core", "studies": "bptt.studies", "present": "bptt.present",
 }
 #: names reachable as ``bptt.<name>`` that live in a lazily imported module
@@ -68,4 +69,5 @@ __all__ = [
     "carry_multipliers", "path_weights", "lookback_mask", "activation_fn", "activation_grad",
     "DERIVATIVE_BOUND", "prepare", "state_grads", "StepCounter", "loss_and_grads_checkpointed",
     "weighted_loss_and_grads", "copy_contributions", "CopyContributions",
+    "CellParams", "DeepRNNParams", "deep_forward", "deep_loss_and_grads",
 ]

@@ -65,3 +65,13 @@ def test_initial_index_is_clamped_and_labels_checked():
         widgets.Control([1, 2], label="$\\rho$")
     with pytest.raises(ValueError, match="at least one control"):
         widgets.frame_widget(draw_line, {})
+
+
+def test_hidpi_frames_are_shown_at_a_fraction_of_their_pixel_width():
+    box = widgets.frame_widget(draw_line, {"slope": [1, 2]}, dpi=100, hidpi=1.5)
+    _, shown = frames_of(box)
+    for img in shown.values():
+        width = int.from_bytes(img.value[16:20], "big")          # the PNG header's width field
+        assert img.layout.width == "100%" and img.layout.max_width == f"{width / 1.5:.0f}px"
+    plain = frames_of(widgets.frame_widget(draw_line, {"slope": [1]}))[1][(0,)]
+    assert plain.layout.max_width is None

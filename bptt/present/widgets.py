@@ -86,7 +86,8 @@ def _as_control(spec: Any) -> Control:
 
 
 def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: int = 70,
-                 colors: int | None = 128, max_bytes: int = DEFAULT_MAX_BYTES, title: str = "") -> widgets.VBox:
+                 colors: int | None = 128, max_bytes: int = DEFAULT_MAX_BYTES, title: str = "",
+                 hidpi: float | None = None) -> widgets.VBox:
     """A kernel-free interactive figure.
 
     draw: called as ``draw(**{name: value})`` for every combination of control values; returns a
@@ -94,6 +95,8 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     in the order the controls are shown. Frames = product of the numbers of values; their PNGs are
     embedded in the page (identical frames once), so the total is checked against ``max_bytes``
     (ValueError if exceeded). A control that does not change the picture for some settings costs nothing there.
+    hidpi: show each frame at most 1/hidpi of its pixel width (e.g. 1.5: sharp on 1.5x screens), scaled
+    down to fit narrower columns; None shows frames at their pixel size.
     Returns a VBox of the controls above the picture.
     """
     if not controls:
@@ -111,7 +114,11 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
                 raise ValueError(f"frame_widget: the frames exceed the page budget of {max_bytes} bytes after "
                                  f"{len(by_bytes) + 1} distinct frames; use fewer control values, a smaller "
                                  "figure or a lower dpi")
-            by_bytes[png] = widgets.Image(value=png, format="png")
+            size = {}
+            if hidpi is not None:
+                width = Image.open(BytesIO(png)).width / hidpi
+                size["layout"] = widgets.Layout(width="100%", max_width=f"{width:.0f}px", height="auto")
+            by_bytes[png] = widgets.Image(value=png, format="png", **size)
         images[idx] = by_bytes[png]
 
     stacks_at: list[list[widgets.Stack]] = [[] for _ in specs]

@@ -80,8 +80,8 @@ rnn_loss_and_grads = weighted_loss_and_grads
 
 # --------------------------------------------------------------------------- training
 class Adam:
-    """Adam (Kingma & Ba, 2015) for a params dataclass (RNNParams or LSTMParams), with global-norm clipping
-    (``bptt.clip_grad_norm``'s rule)."""
+    """Adam (Kingma & Ba, 2015) for a params object with ``arrays()`` and ``map`` (RNNParams, LSTMParams,
+    DeepRNNParams), with global-norm clipping."""
 
     def __init__(self, params: Any, lr: float = 1e-2, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, max_norm: float | None = 1.0) -> None:
@@ -102,7 +102,8 @@ class Adam:
             self.v[k] = b2 * self.v[k] + (1 - b2) * gk * gk
             mhat, vhat = self.m[k] / (1 - b1 ** self.t), self.v[k] / (1 - b2 ** self.t)
             new.append(p - self.lr * mhat / (np.sqrt(vhat) + self.eps))
-        return type(params)(*new)
+        updated = iter(new)
+        return params.map(lambda _: next(updated))    # same type and structure, arrays() order
 
 
 def predict_last(model: str, params: Any, xs: np.ndarray) -> np.ndarray:
