@@ -1,0 +1,126 @@
+"""The live widget's Python side (bptt/present/live.py): traits, clamping, validation, and the ES module it
+ships (the engine and the front end joined into one string). The browser side is tested in
+tests/browser/test_live_widgets.py."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import traitlets
+
+live = pytest.importorskip("bptt.present.live", reason="anywidget is not installed (pip install -r requirements.txt)")
+
+STATIC = Path(live.__file__).resolve().parent / "static" / "lab"
+
+
+def test_defaults_are_valid_and_synced():
+    w = live.GradientFlowWidget()
+    assert w.settings() == {"rho": 1.0, "w_kind": "orthogonal", "activation": "tanh", "input_scale": 1.0, "T": 40,
+                            "truncation": "full", "k": 10, "keep_prob": 0.8, "seed": 0, "clipping": "none",
+                            "threshold": 1.0, "t": 40}
+    synced = set(w.class_trait_names(sync=True))
+    assert set(live.CONTROLS) | {"views", "controls", "url_state", "problem_seed", "_esm", "_css"} <= synced
+    assert w.views == ["map", "lag"] and w.controls == list(live.CONTROLS) and w.url_state is False
+
+
+@pytest.mark.parametrize("name, given, expected", [
+    ("rho", 9.0, 2.5), ("rho", -1.0, 0.1), ("rho", 1.03, 1.03),
+    ("input_scale", 0.0, 0.05), ("input_scale", 50, 5.0),
+    ("keep_prob", 0.0, 0.05), ("keep_prob", 2.0, 1.0),
+    ("threshold", 0.0, 1e-3), ("threshold", 1e9, 100.0),
+    ("T", 500, 200), ("T", 0, 2),
+])
+def test_numbers_are_clamped_to_the_controls_ranges(name, given, expected):
+    w = live.GradientFlowWidget()
+    setattr(w, name, given)
+    assert getattr(w, name) == pytest.approx(expected)
+
+
+def test_k_and_t_are_clamped_to_T():
+    w = live.GradientFlowWidget(T=12, k=50, t=99)
+    assert (w.T, w.k, w.t) == (12, 12, 12)
+    w.T = 200
+    w.k, w.t = 150, 0
+    assert (w.k, w.t) == (150, 1)
+    w.T = 30          # shrinking T pulls k and t down with it
+    assert (w.k, w.t) == (30, 1)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("activation", "softplus"), ("w_kind", "unitary"), ("truncation", "tbptt"), ("clipping", "value"),
+    ("rho", "large"), ("rho", float("nan")), ("seed", -1), ("seed", 1.5), ("problem_seed", True),
+    ("views", []), ("views", ["map", "heatmap"]), ("controls", ["rho", "gamma"]),
+])
+def test_bad_settings_raise_saying_what_was_expected(name, value):
+    w = live.GradientFlowWidget()
+    with pytest.raises(traitlets.TraitError, match=name):
+        setattr(w, name, value)
+
+
+def test_unknown_keyword_is_an_error():
+    with pytest.raises(TypeError, match="unknown settings.*radius"):
+        live.GradientFlowWidget(radius=1.0)
+
+
+def test_views_keep_their_order_without_duplicates():
+    w = live.GradientFlowWidget(views=["compare", "map", "compare"])
+    assert w.views == ["compare", "map"]
+
+
+def test_lab_widget_has_every_view_and_keeps_the_url():
+    w = live.lab_widget(rho=1.2)
+    assert w.views == list(live.VIEWS) and w.url_state is True and w.rho == 1.2
+
+
+def test_esm_is_the_engine_plus_the_front_end():
+    esm = live.GradientFlowWidget._esm
+    engine = (STATIC / "bptt.js").read_text(encoding="utf-8")
+    assert engine in esm
+    for name in ("gradientNorms", "lossAndGrads", "copyContributions", "makeProblem"):
+        assert f"export function {name}(" in esm
+    assert "export default BpttLiveWidget" in esm
+    assert not re.search(r"^\s*import\b", esm, re.M), "a blob:-imported module cannot resolve imports"
+    assert live.GradientFlowWidget()._esm == esm   # every instance ships the same module
+
+
+def test_build_esm_refuses_files_it_cannot_join(tmp_path):
+    for name in ("bptt.js", "widget.js"):
+        shutil.copy(STATIC / name, tmp_path / name)
+    (tmp_path / "widget.js").write_text("export default {};\n")
+    with pytest.raises(ValueError, match="import the engine exactly once"):
+        live.build_esm(tmp_path)
+    shutil.copy(STATIC / "widget.js", tmp_path / "widget.js")
+    (tmp_path / "bptt.js").write_text('import x from "./other.js";\n' + (STATIC / "bptt.js").read_text())
+    with pytest.raises(ValueError, match="self-contained"):
+        live.build_esm(tmp_path)
+
+
+def test_front_end_offers_the_same_ranges_and_choices_as_python():
+    js = (STATIC / "widget.js").read_text(encoding="utf-8")
+    ranges = re.findall(r'\{ name: "(\w+)", kind: "(?:range|logrange)"[^}]*?min: ([\d.e-]+), max: ([\d.e-]+)', js)
+    table = {name: (float(lo), float(hi)) for name, lo, hi in ranges}
+    assert table == {k: (float(lo), float(hi)) for k, (lo, hi) in live.RANGES.items()}
+    for name, options in live.CHOICES.items():
+        m = re.search(rf'\{{ name: "{name}", kind: "select"[^}}]*options: (\[[^\]]*\])', js)
+        assert m and tuple(json.loads(m.group(1))) == options, name
+    names = re.findall(r'^\s*\{ name: "(\w+)", kind:', js, re.M)
+    assert tuple(names) == live.CONTROLS
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_esm_loads_as_a_module_and_exports_render(tmp_path):
+    """The joined module parses and runs (no name clash between the engine and the front end)."""
+    module = tmp_path / "widget.mjs"
+    module.write_text(live.GradientFlowWidget._esm, encoding="utf-8")
+    script = ("const m = await import(process.argv[1]);"
+              "const p = m.makeProblem({T: 5, B: 1, D: 4, H: 16, K: 4, rho: 1.1, wKind: 'orthogonal', inputScale: 1, seed: 0});"
+              "const G = m.gradientNorms(p.params, p.xs, p.ys, {activation: 'tanh'});"
+              "console.log(JSON.stringify({render: typeof m.default.render, T: G.length}));")
+    out = subprocess.run(["node", "--input-type=module", "-e", script, module.as_uri()], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"render": "function", "T": 5}
