@@ -20,7 +20,9 @@
 //
 // Errors: bad input throws an Error saying what was expected. Results are never checked: settings that
 // overflow (large spectral radius with the identity activation, say) give Infinity, or NaN where
-// infinities cancel, and no exception; the caller decides what to show (Number.isFinite).
+// infinities cancel, and no exception; the caller decides what to show (Number.isFinite). One deliberate
+// difference from numpy there: a zero carry multiplier (a detach, or xi[t] = 0) passes nothing back, so
+// what lies behind it stays exactly 0 even when the carried gradient overflowed (numpy's 0·inf gives NaN).
 //
 // Internally every array is a flat Float64Array; one step's backward rule (stepBack) is shared by the
 // loops that sweep the (t, k) triangle, as in backward.py.
@@ -330,7 +332,7 @@ function stepBack(dh, dhOff, rows, fprime, fOff, BH, H, WT, back, backOff, backR
     const o = dhOff + i * BH;
     for (let j = 0; j < BH; j++) dh[o + j] *= fprime[fOff + j];
   }
-  if (back === null) return;
+  if (back === null || m === 0) return; // a detached step passes nothing back (not even 0·Infinity = NaN)
   // (da W)[r, j] = sum_i da[r, i] W[i, j] = dot(da[r, :], WT[j, :]); four rows at a time share each WT load
   const nRows = (BH / H) * backRows;
   let r = 0;
@@ -417,7 +419,8 @@ function backwardPerTerm(p, dH, fprime, dA, G) {
         G[(s + i) * T + s] = Math.sqrt(q);
       }
     }
-    const nextRows = s > 0 ? Math.min(rows, reach - 1) : 0;
+    // nothing is carried past the first step, beyond the window, or across a zero multiplier (all rows would be 0)
+    const nextRows = s > 0 && mult[s] !== 0 ? Math.min(rows, reach - 1) : 0;
     if (nextRows > 0) next.fill(0, BH, (nextRows + 1) * BH);
     stepBack(cur, 0, rows, fprime, s * BH, BH, H, WT, nextRows > 0 ? next : null, BH, nextRows, mult[s]);
     if (dA !== null) {
@@ -454,7 +457,11 @@ function paramGrads(p, hs, dA, dO) {
 
 // ------------------------------------------------------------------------------------------ nesting
 function nest(flat, shape, offset = 0) {
-  if (shape.length === 1) return Array.from(flat.subarray(offset, offset + shape[0]));
+  if (shape.length === 1) {
+    const row = new Array(shape[0]);
+    for (let i = 0; i < shape[0]; i++) row[i] = flat[offset + i];
+    return row;
+  }
   const inner = shape.slice(1), size = inner.reduce((a, s) => a * s, 1);
   const out = new Array(shape[0]);
   for (let i = 0; i < shape[0]; i++) out[i] = nest(flat, inner, offset + i * size);
