@@ -22,15 +22,14 @@ import numpy as np
 import pytest
 
 import bptt
-from bptt.paths import copy_contributions
-from bptt.vanishing import cosine as py_cosine
+from bptt import paths, vanishing   # chapter modules, reachable by these names whatever the package layout
 from book_site import ROOT, book_pages
 from test_book_pages import THIRD_PARTY_NOISE
 
 ENGINE = ROOT / "bptt" / "present" / "static" / "lab" / "bptt.js"
 SITE_PATH = "_static/lab/bptt.js"      # where the built site serves it (html_static_path in _config.yml)
 RTOL = 1e-9
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
+ACTIVATIONS = tuple(bptt.DERIVATIVE_BOUND)          # "tanh", "sigmoid", "relu", "identity"
 # every combination of the three truncation knobs (window, detach_every, xi), in a fixed order
 TRUNCATIONS = [(w, d, x) for w in (False, True) for d in (False, True) for x in (False, True)]
 N_CONFIGS = 96                          # 4 activations x 8 truncations x 3 draws
@@ -175,7 +174,7 @@ def config(seed: int) -> dict:
     G = bptt.gradient_norms(params, xs, ys, h0, activation=activation, window=window, detach_every=detach, xi=xi)
     hs, logits = bptt.forward(params, xs, h0, activation=activation)
     P = bptt.path_weights(T, window=window, detach_every=detach, xi=xi)   # how strongly L_t reaches step k
-    copies = copy_contributions(params, xs, ys, h0, activation=activation).norms("W") * P
+    copies = paths.copy_contributions(params, xs, ys, h0, activation=activation).norms("W") * P
     terms = sorted({T - 1, int(rng.integers(0, T))})
     max_norm = float(rng.uniform(0.1, 1.5)) * grads.norm()
     clipped, norm = bptt.clip_grad_norm(grads, max_norm)
@@ -281,7 +280,7 @@ def test_cosine_relative_error_and_lag_profile_match_python(engine):
     for s in range(0, N_CONFIGS, 7):
         c = config(s)
         a, b = params_json(c["grads"]), params_json(c["clipped_elem"])
-        np.testing.assert_allclose(engine.call("cosine", a, b), py_cosine(c["grads"], c["clipped_elem"]), rtol=RTOL)
+        np.testing.assert_allclose(engine.call("cosine", a, b), vanishing.cosine(c["grads"], c["clipped_elem"]), rtol=RTOL)
         fa, fb = c["clipped_elem"].flat(), c["grads"].flat()
         np.testing.assert_allclose(engine.call("relativeError", b, a),
                                    np.linalg.norm(fa - fb) / np.linalg.norm(fb), rtol=RTOL)
@@ -290,6 +289,9 @@ def test_cosine_relative_error_and_lag_profile_match_python(engine):
         np.testing.assert_array_equal(lp["lags"], lags)
         assert_close(lp["profile"], profile, f"{c['label']}: lag profile")
     assert engine.call("cosine", [1, 0], [-2, 0]) == -1.0
+    constants = engine.page.evaluate("() => [window.bpttEngine.ACTIVATIONS, window.bpttEngine.DERIVATIVE_BOUND]")
+    assert tuple(constants[0]) == ACTIVATIONS
+    assert constants[1] == bptt.DERIVATIVE_BOUND
     assert engine.call("relativeError", [0, 0], [0, 0]) == 0.0
 
 

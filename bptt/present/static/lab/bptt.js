@@ -24,6 +24,19 @@
 // difference from numpy there: a zero carry multiplier (a detach, or xi[t] = 0) passes nothing back, so
 // what lies behind it stays exactly 0 even when the carried gradient overflowed (numpy's 0·inf gives NaN).
 //
+// Exports (each documented where it is defined; t and k are 0-based code indices):
+//   lossAndGrads(params, xs, ys, opts)        -> { loss, grads: { U, W, V, b, c } }       bptt.loss_and_grads
+//   gradientNorms(params, xs, ys, opts)       -> G: T×T, G[t][k] = ||dL_t/dhs[k+1]||      bptt.gradient_norms
+//   forward(params, xs, opts)                 -> { hs: (T+1)×B×H, logits: T×B×K }          bptt.forward
+//   copyContributions(params, xs, ys, t, opts) -> [T], ||dL_t/dW^(k)|| for each copy k   bptt.paths.copy_contributions
+//   clipGradNorm(grads, maxNorm)              -> { grads, norm }                          bptt.clip_grad_norm
+//   clipElementwise(grads, threshold)         -> grads                                    bptt.clip_elementwise
+//   flatGrads(grads) -> Float64Array;  cosine(a, b) -> number;  relativeError(a, b) -> number
+//   lagProfile(G) -> { lags, profile }                                                    bptt.lag_profile
+//   drawXi(T, keepProb, rng) -> [T]                                                       bptt.draw_xi
+//   makeRng(seed) -> { random, normal, integer };  makeProblem({ T, B, D, H, K, rho, wKind, inputScale, seed })
+//   spectralRadius(W), topSingularValue(W) -> number;  ACTIVATIONS;  DERIVATIVE_BOUND
+//
 // Internally every array is a flat Float64Array; one step's backward rule (stepBack) is shared by the
 // loops that sweep the (t, k) triangle, as in backward.py.
 
@@ -100,11 +113,12 @@ function flatten(a, name, shape, what, allowNonFinite = false) {
   return out;
 }
 
-function checkActivation(name) {
-  if (!ACTIVATIONS.includes(name)) {
-    throw new Error(`activation must be one of ${ACTIVATIONS.map((a) => `"${a}"`).join(", ")}; got ${JSON.stringify(name)}`);
+/** `value` if it is one of `options`, else an Error listing them (Python's choice). */
+function oneOf(value, name, options) {
+  if (!options.includes(value)) {
+    throw new Error(`${name} must be one of ${options.map((o) => `"${o}"`).join(", ")}; got ${JSON.stringify(value)}`);
   }
-  return name;
+  return value;
 }
 
 function positiveInt(value, name) {
@@ -162,11 +176,13 @@ function prepare(params, xs, ys, opts, needLabels = true) {
   if (T < 1) throw new Error("xs is an empty sequence: T must be >= 1");
   if (B < 1) throw new Error("xs has an empty batch: B must be >= 1");
   if (D !== p.D) {
-    throw new Error(`xs must have shape (T, B, D) with D = ${p.D} (U is ${shapeText([p.H, p.D])}), got ${shapeText([T, B, D])}`);
+    throw new Error(`xs must have shape (T, B, D) with D = ${p.D} (U is ${shapeText([p.H, p.D])}), ` +
+      `got ${shapeText([T, B, D])}`);
   }
   const o = checkOptions(opts);
   const prob = { ...p, T, B, xs: flatten(xs, "xs", [T, B, p.D], "(T, B, D)") };
-  prob.activation = checkActivation(o.activation === undefined || o.activation === null ? "tanh" : o.activation);
+  prob.activation = oneOf(o.activation === undefined || o.activation === null ? "tanh" : o.activation, "activation",
+    ACTIVATIONS);
   prob.h0 = o.h0 === undefined || o.h0 === null ? new Float64Array(B * p.H) : flatten(o.h0, "h0", [B, p.H], "(B, H)");
   if (needLabels) prob.ys = readLabels(ys, T, B, p.K);
   prob.window = o.window === undefined || o.window === null ? null : positiveInt(o.window, "window");
@@ -719,7 +735,8 @@ function uniformSource(rng) {
   if (rng === undefined || rng === null) return Math.random;
   if (typeof rng === "function") return rng;
   if (typeof rng === "object" && typeof rng.random === "function") return () => rng.random();
-  throw new Error(`rng must be a function returning numbers in [0, 1) or an object with random() (makeRng), got ${describe(rng)}`);
+  throw new Error("rng must be a function returning numbers in [0, 1) or an object with random() (makeRng), " +
+    `got ${describe(rng)}`);
 }
 
 /**
@@ -859,8 +876,10 @@ export function topSingularValue(W, iterations = 300) {
  * @returns {{params:{U:number[][],W:number[][],V:number[][],b:number[],c:number[]}, xs:number[][][], ys:number[][]}}
  */
 export function makeProblem(spec) {
-  if (spec === null || typeof spec !== "object") throw new Error(`makeProblem expects an object {T, B, D, H, K, rho, wKind, inputScale, seed}, got ${describe(spec)}`);
   const allowed = ["T", "B", "D", "H", "K", "rho", "wKind", "inputScale", "seed"];
+  if (spec === null || typeof spec !== "object" || isRow(spec)) {
+    throw new Error(`makeProblem expects an object {${allowed.join(", ")}}, got ${describe(spec)}`);
+  }
   for (const key of Object.keys(spec)) {
     if (!allowed.includes(key)) throw new Error(`unknown makeProblem key "${key}"; expected some of ${allowed.join(", ")}`);
   }
@@ -868,8 +887,7 @@ export function makeProblem(spec) {
   for (const [name, v] of [["T", T], ["B", B], ["D", D], ["H", H], ["K", K]]) positiveInt(v, name);
   finiteNumber(rho, "rho", (v) => v >= 0, "a finite number >= 0");
   finiteNumber(inputScale, "inputScale", (v) => v >= 0, "a finite number >= 0");
-  const kinds = ["orthogonal", "gaussian", "identity"];
-  if (!kinds.includes(wKind)) throw new Error(`wKind must be one of ${kinds.map((k) => `"${k}"`).join(", ")}; got ${JSON.stringify(wKind)}`);
+  oneOf(wKind, "wKind", ["orthogonal", "gaussian", "identity"]);
   const rng = makeRng(seed);
   const U = gaussianMatrix(H, D, inputScale / Math.sqrt(D), rng);
   const V = gaussianMatrix(K, H, 1 / Math.sqrt(H), rng);
@@ -891,6 +909,7 @@ export function makeProblem(spec) {
     for (let i = 0; i < B; i++) row.push(rng.integer(K));
     ys.push(row);
   }
-  const params = { U: nest(U, [H, D]), W: nest(W, [H, H]), V: nest(V, [K, H]), b: new Array(H).fill(0), c: new Array(K).fill(0) };
+  const params = { U: nest(U, [H, D]), W: nest(W, [H, H]), V: nest(V, [K, H]),
+    b: new Array(H).fill(0), c: new Array(K).fill(0) };
   return { params, xs, ys };
 }
