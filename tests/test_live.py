@@ -124,3 +124,62 @@ def test_esm_loads_as_a_module_and_exports_render(tmp_path):
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"render": "function", "T": 5}
+
+
+def _node_compute(tmp_path, widget, views):
+    """What the front end computes for the widget's settings (node runs the widget's own module)."""
+    module = tmp_path / "widget.mjs"
+    module.write_text(widget._esm, encoding="utf-8")
+    state = {name: getattr(widget, name) for name in live.CONTROLS + ("views", "controls", "problem_seed", "network")}
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    script = ("import fs from 'node:fs';"
+              "const m = await import(process.argv[1]);"
+              "const state = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));"
+              "const r = m.default.compute(m.default.settings({get: (k) => state[k]}), JSON.parse(process.argv[3]));"
+              "console.log(JSON.stringify({G: r.G, cos: r.cos, relErr: r.relErr, overflow: r.overflow}));")
+    out = subprocess.run(["node", "--input-type=module", "-e", script, module.as_uri(), str(tmp_path / "state.json"),
+                          json.dumps(views)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize("truncation", ["full", "window", "detach"])
+def test_widget_on_a_given_network_draws_that_networks_gradient_flow(tmp_path, truncation):
+    """for_network: the map the browser draws is bptt.gradient_norms of the network, W rescaled to rho and U
+    times the input scale, with its own xs, ys and h0."""
+    import numpy as np
+    import bptt
+    rng = np.random.default_rng(3)
+    H, D, K, T, B = 6, 3, 4, 9, 2
+    params = bptt.RNNParams(rng.normal(size=(H, D)), rng.normal(size=(H, H)) / np.sqrt(H),
+                            rng.normal(size=(K, H)), rng.normal(size=H), rng.normal(size=K))
+    xs, ys, h0 = rng.normal(size=(T, B, D)), rng.integers(0, K, size=(T, B)), rng.normal(size=(B, H))
+    w = live.GradientFlowWidget.for_network(params, xs, ys, h0, rho=1.3, input_scale=0.7, activation="sigmoid",
+                                            truncation=truncation, k=3)
+    assert w.T == T and "w_kind" not in w.controls
+    got = _node_compute(tmp_path, w, ["map", "compare"])
+    radius = np.abs(np.linalg.eigvals(params.W)).max()
+    scaled = bptt.RNNParams(params.U * 0.7, params.W * 1.3 / radius, params.V, params.b, params.c)
+    kw = {"window": 3} if truncation == "window" else {"detach_every": 3} if truncation == "detach" else {}
+    G = bptt.gradient_norms(scaled, xs, ys, activation="sigmoid", h0=h0, **kw)
+    np.testing.assert_allclose(got["G"], G, rtol=1e-9, atol=1e-300)
+    assert got["overflow"] is False and (got["relErr"] == 0) == (truncation == "full")
+
+
+def test_network_state_rejects_bad_shapes():
+    import numpy as np
+    import bptt
+    params = bptt.RNNParams.random(3, 4, 2, seed=0)
+    with pytest.raises(ValueError, match=r"xs must have shape \(T0, B, D\) with D = 3"):
+        live.network_state(params, np.zeros((5, 1, 2)), np.zeros((5, 1), dtype=int))
+    with pytest.raises(ValueError, match=r"ys must be integers in \[0, 2\)"):
+        live.network_state(params, np.zeros((5, 1, 3)), np.full((5, 1), 2))
+    with pytest.raises(ValueError, match="together"):
+        live.network_state(params, np.zeros((5, 1, 3)))
+    with pytest.raises(ValueError, match=r"h0 must be a finite \(B, H\) array"):
+        live.network_state(params, np.zeros((5, 1, 3)), np.zeros((5, 1), dtype=int), h0=np.zeros((2, 4)))
+    with pytest.raises(traitlets.TraitError, match="network"):
+        live.GradientFlowWidget(network={"W": [[1.0]]})
+    w = live.GradientFlowWidget.for_network(params, np.zeros((5, 1, 3)), np.zeros((5, 1), dtype=int), T=100)
+    assert w.T == 5 and w.rho == pytest.approx(np.abs(np.linalg.eigvals(params.W)).max())

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
-__all__ = ["GradientFlowWidget", "VIEWS", "CONTROLS", "build_esm", "lab_widget"]
+__all__ = ["GradientFlowWidget", "VIEWS", "CONTROLS", "build_esm", "lab_widget", "network_state"]
 
 STATIC = Path(__file__).resolve().parent / "static" / "lab"
 VIEWS = ("impulse", "map", "lag", "copies", "compare")
@@ -84,7 +85,8 @@ class GradientFlowWidget(anywidget.AnyWidget):
     t: the loss term (1..T, the book's math index) whose copies the "copies" view shows.
     views: which panels to show (subset of VIEWS, in order); controls: which controls to show (default
     all); url_state: read the settings from the page URL and write them back (the lab page only);
-    problem_seed: the seed of the random problem (W, U, V, xs, ys).
+    problem_seed: the seed of the random problem (W, U, V, xs, ys); network: a given network instead
+    (``for_network``).
     """
 
     _esm = build_esm()
@@ -106,16 +108,35 @@ class GradientFlowWidget(anywidget.AnyWidget):
     controls = traitlets.List(traitlets.Unicode(), default_value=list(CONTROLS)).tag(sync=True)
     url_state = traitlets.Bool(False).tag(sync=True)
     problem_seed = traitlets.Int(0).tag(sync=True)
+    network = traitlets.Dict().tag(sync=True)   # a given network (for_network); {}: a seeded random one
 
     def __init__(self, **kwargs: Any) -> None:
         unknown = set(kwargs) - set(self.class_trait_names(sync=True)) - {"layout"}
         if unknown:
             raise TypeError(f"unknown settings {sorted(unknown)}; expected some of "
                             f"{sorted(CONTROLS + ('views', 'controls', 'url_state', 'problem_seed'))}")
-        # T first, so that k and t given with it are clamped against the new T
-        if "T" in kwargs:
-            self.T = kwargs.pop("T")
+        # the network, then T, so that T, k and t are clamped against what they may reach
+        for first in ("network", "T"):
+            if first in kwargs:
+                setattr(self, first, kwargs.pop(first))
         super().__init__(**kwargs)
+
+    @classmethod
+    def for_network(cls, params: Any, xs: Any = None, ys: Any = None, h0: Any = None,
+                    **settings: Any) -> "GradientFlowWidget":
+        """A widget on a given network instead of a random one, e.g. the chapter's own.
+
+        params: an RNNParams (U: (H, D), W: (H, H), V: (K, H), b: (H,), c: (K,)). xs: (T0, B, D) and ys: (T0, B)
+        integers in [0, K), optional (default: seeded random ones); with them T <= T0; h0: (B, H) initial
+        state (default zeros), only with xs. The widget rescales W
+        to spectral radius ``rho`` (default: W's own, so that it starts on exactly this network) and
+        multiplies U by ``input_scale``; the w_kind control does not apply."""
+        settings.setdefault("controls", [c for c in CONTROLS if c != "w_kind"])
+        net = network_state(params, xs, ys, h0)
+        settings.setdefault("rho", net["radius"])
+        if "xs" in net:
+            settings.setdefault("T", len(net["xs"]))
+        return cls(network=net, **settings)
 
     # ----- validation: numbers clamp to the controls' ranges; k and t also to T
     @traitlets.validate("rho", "input_scale", "keep_prob", "threshold")
@@ -124,7 +145,19 @@ class GradientFlowWidget(anywidget.AnyWidget):
 
     @traitlets.validate("T")
     def _valid_T(self, proposal: Any) -> int:
-        return int(_clamp_number("T", proposal["value"], integer=True))
+        T = int(_clamp_number("T", proposal["value"], integer=True))
+        return min(T, len(self.network["xs"])) if "xs" in self.network else T
+
+    @traitlets.validate("network")
+    def _valid_network(self, proposal: Any) -> dict[str, Any]:
+        net = dict(proposal["value"])
+        if net and not {"U", "W", "V", "b", "c", "radius"} <= set(net):
+            raise traitlets.TraitError("network must be {} or network_state(params, xs, ys)")
+        return net
+
+    @traitlets.observe("network")
+    def _clamp_T_to_network(self, change: Any) -> None:
+        self.T = self.T
 
     @traitlets.validate("k", "t")
     def _valid_step(self, proposal: Any) -> int:
@@ -168,6 +201,41 @@ def _subset(name: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
     if bad or not items:
         raise traitlets.TraitError(f"{name} must be a non-empty list drawn from {allowed}, got {items!r}")
     return list(dict.fromkeys(items))   # unique, in the given order
+
+
+def network_state(params: Any, xs: Any = None, ys: Any = None, h0: Any = None) -> dict[str, Any]:
+    """The synced form of a network (``GradientFlowWidget.for_network``): plain lists, checked.
+
+    params: U (H, D), W (H, H), V (K, H), b (H,), c (K,); xs (T0, B, D), ys (T0, B) integers in [0, K), or
+    neither; h0 (B, H), only with xs. Adds ``radius``: the spectral radius of W (max |eigenvalue|), by which the widget rescales W."""
+    arrays = {n: np.asarray(getattr(params, n), dtype=float) for n in ("U", "W", "V", "b", "c")}
+    H = arrays["W"].shape[0] if arrays["W"].ndim == 2 else -1
+    D = arrays["U"].shape[1] if arrays["U"].ndim == 2 else -1
+    K = arrays["V"].shape[0] if arrays["V"].ndim == 2 else -1
+    expected = {"U": (H, D), "W": (H, H), "V": (K, H), "b": (H,), "c": (K,)}
+    for name, shape in expected.items():
+        if arrays[name].shape != shape or min(shape) < 1:
+            raise ValueError(f"params.{name} must have shape {shape} (U: (H, D), W: (H, H), V: (K, H), b: (H,), "
+                             f"c: (K,)), got {arrays[name].shape}")
+        if not np.all(np.isfinite(arrays[name])):
+            raise ValueError(f"params.{name} must be finite")
+    net: dict[str, Any] = {n: a.tolist() for n, a in arrays.items()}
+    net["radius"] = float(np.abs(np.linalg.eigvals(arrays["W"])).max())
+    if (xs is None) != (ys is None):
+        raise ValueError("give xs and ys together, or neither")
+    if xs is not None:
+        xs_a, ys_a = np.asarray(xs, dtype=float), np.asarray(ys)
+        if xs_a.ndim != 3 or xs_a.shape[2] != D or xs_a.shape[0] < 2:
+            raise ValueError(f"xs must have shape (T0, B, D) with D = {D} and T0 >= 2, got {xs_a.shape}")
+        if ys_a.shape != xs_a.shape[:2] or not np.issubdtype(ys_a.dtype, np.integer) or ys_a.min() < 0 or ys_a.max() >= K:
+            raise ValueError(f"ys must be integers in [0, {K}) of shape {xs_a.shape[:2]}, got {ys_a.dtype} {ys_a.shape}")
+        net["xs"], net["ys"] = xs_a[:RANGES["T"][1]].tolist(), ys_a[:RANGES["T"][1]].tolist()
+    if h0 is not None:
+        h0_a = np.asarray(h0, dtype=float)
+        if xs is None or h0_a.shape != (np.shape(xs)[1], H) or not np.all(np.isfinite(h0_a)):
+            raise ValueError(f"h0 must be a finite (B, H) array given with xs (B from xs, H = {H}), got shape {h0_a.shape}")
+        net["h0"] = h0_a.tolist()
+    return net
 
 
 def lab_widget(**settings: Any) -> GradientFlowWidget:

@@ -39,7 +39,7 @@ def frame_widget_pages() -> list[str]:
 
 def live_widget_pages() -> list[str]:
     """Pages with a live widget (bptt.present.live: BPTT recomputed in the browser)."""
-    return _pages_whose_notebook_has("GradientFlowWidget(", "lab_widget(")
+    return _pages_whose_notebook_has("GradientFlowWidget", "lab_widget(")
 
 
 def widget_controls(box) -> list[tuple[str, object]]:

@@ -46,23 +46,35 @@ def http_root(html_root) -> Iterator[str]:
     server.shutdown()
 
 
+def _open_page(browser, url: str, width: int, contexts: list):
+    """The page at url, its widget rendered, and the list its errors are recorded in."""
+    context = browser.new_context(viewport={"width": width, "height": 1000}, device_scale_factor=2)
+    contexts.append(context)
+    page = context.new_page()
+    errors: list[str] = []
+
+    def record(message: str) -> None:
+        if not any(known in message for known in THIRD_PARTY_NOISE):
+            errors.append(message)
+    # a failed request is reported by its URL (the browser's own /favicon.ico probe over HTTP is not ours)
+    page.on("console", lambda m: record(f"console: {m.text}") if m.type == "error"
+            and not m.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda e: record(f"pageerror: {e}"))
+    page.on("response", lambda r: record(f"HTTP {r.status}: {r.url}") if r.status >= 400
+            and not r.url.endswith("/favicon.ico") else None)
+    page.goto(url, wait_until="load")
+    page.wait_for_selector(".bptt-live[data-ms]", timeout=TIMEOUT_MS)
+    return page, errors
+
+
 @pytest.fixture(params=["file", "http"])
 def open_page(request, browser, html_root, http_root):
     """open_page(rel, query="", width=1280) -> (page, errors): the page with its widget rendered."""
-    contexts = []
+    contexts: list = []
 
     def _open(rel: str, query: str = "", width: int = 1280):
-        context = browser.new_context(viewport={"width": width, "height": 1000}, device_scale_factor=2)
-        contexts.append(context)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error"
-                and not any(k in m.text for k in THIRD_PARTY_NOISE) else None)
-        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         base = (html_root / rel).as_uri() if request.param == "file" else f"{http_root}/{rel}"
-        page.goto(base + query, wait_until="load")
-        page.wait_for_selector(".bptt-live[data-ms]", timeout=TIMEOUT_MS)
-        return page, errors
+        return _open_page(browser, base + query, width, contexts)
     _open.scheme = request.param
     yield _open
     for c in contexts:
@@ -201,11 +213,17 @@ def test_map_readout_uses_math_indices(open_page):
     assert not errors, errors
 
 
-@pytest.mark.parametrize("rel", [LAB] + [p for p in live_widget_pages() if p != LAB][:1])
-def test_controls_stay_on_a_phone_screen(open_page, rel):
-    if open_page.scheme == "http":
-        pytest.skip("layout does not depend on how the page is served; checked from file://")
-    page, errors = open_page(rel, width=390)
+@pytest.fixture
+def contexts() -> Iterator[list]:
+    opened: list = []
+    yield opened
+    for c in opened:
+        c.close()
+
+
+@pytest.mark.parametrize("rel", live_widget_pages())
+def test_controls_stay_on_a_phone_screen(browser, html_root, contexts, rel):
+    page, errors = _open_page(browser, (html_root / rel).as_uri(), 390, contexts)
     widget = page.locator(".bptt-live").first
     widget.scroll_into_view_if_needed()
     overflow = widget.evaluate("""(root) => Array.from(root.querySelectorAll(

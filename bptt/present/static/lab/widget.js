@@ -67,6 +67,9 @@ const BpttLiveWidget = (() => {
   function settings(model) {
     const s = {};
     for (const c of CONTROLS) s[c.name] = c.kind === "button" ? (Number(model.get(c.name)) | 0) : clean(c.name, model.get(c.name));
+    const net = model.get("network");
+    s.network = net && net.W ? net : null;                         // a given network, or a random one
+    if (s.network && s.network.xs) s.T = Math.min(s.T, s.network.xs.length);
     s.k = Math.min(s.k, s.T);
     s.t = Math.min(s.t, s.T);
     s.problem_seed = Number(model.get("problem_seed")) | 0;
@@ -90,11 +93,22 @@ const BpttLiveWidget = (() => {
     if (s.truncation === "randomized") return { xi: drawXi(s.T, s.keep_prob, makeRng(1000003 * (s.seed + 1) + 7919 * s.T)) };
     return {};
   }
+  // the given network (live.py network_state) with W rescaled to spectral radius rho and U times the input
+  // scale; its own xs and ys (first T steps), or seeded random ones of its sizes
+  function givenProblem(s) {
+    const n = s.network, H = n.W.length, D = n.U[0].length, K = n.V.length;
+    const f = n.radius > 0 ? s.rho / n.radius : 0;
+    const params = { U: n.U.map((r) => r.map((v) => v * s.input_scale)), W: n.W.map((r) => r.map((v) => v * f)),
+                     V: n.V, b: n.b, c: n.c };
+    if (n.xs) return { params, xs: n.xs.slice(0, s.T), ys: n.ys.slice(0, s.T) };
+    const { xs, ys } = makeProblem({ T: s.T, B: 1, D, H, K, seed: s.problem_seed });
+    return { params, xs, ys };
+  }
   function compute(s, views) {
     const out = { s, overflow: false, exploding: false };
-    const { params, xs, ys } = makeProblem({ T: s.T, ...DIMS, rho: s.rho, wKind: s.w_kind, inputScale: s.input_scale,
-                                             seed: s.problem_seed });
-    const base = { activation: s.activation };
+    const { params, xs, ys } = s.network ? givenProblem(s)
+      : makeProblem({ T: s.T, ...DIMS, rho: s.rho, wKind: s.w_kind, inputScale: s.input_scale, seed: s.problem_seed });
+    const base = { activation: s.activation, ...(s.network && s.network.h0 ? { h0: s.network.h0 } : {}) };
     const opts = { ...base, ...truncationOpts(s) };
     const truncated = s.truncation !== "full";
     const need = (v) => views.includes(v);
@@ -159,7 +173,7 @@ const BpttLiveWidget = (() => {
   }
   function niceTicks(n) {                  // ticks 1..n for step axes
     const step = [1, 2, 5, 10, 20, 25, 50, 100].find((s) => n / s <= 6) || 100;
-    const ticks = [1];
+    const ticks = step === 1 || step >= 5 ? [1] : [];              // 1, 5, 10, ... or 2, 4, 6, ...
     for (let v = step; v <= n; v += step) if (v !== 1) ticks.push(v);
     return ticks;
   }
@@ -380,6 +394,7 @@ const BpttLiveWidget = (() => {
         if (c.kind === "button") { out.textContent = `draw ${s.seed + 1}`; input.disabled = s.truncation !== "randomized"; continue; }
         let v = s[c.name];
         if (c.name === "k" || c.name === "t") input.max = s.T;
+        if (c.name === "T") input.max = s.network && s.network.xs ? Math.min(c.max, s.network.xs.length) : c.max;
         if (c.kind === "logrange") { if (Math.abs(10 ** Number(input.value) - v) > 1e-3 * v) input.value = Math.log10(v); }
         else if (String(input.value) !== String(v)) input.value = v;
         if (out) out.textContent = c.kind === "select" ? "" : c.kind === "logrange" ? fmt(v, 3) : c.digits === 0 ? String(v) : v.toFixed(c.digits);
@@ -393,7 +408,7 @@ const BpttLiveWidget = (() => {
       const s = settings(model), vs = views();
       syncControls(s);
       if (urlState()) writeURL(s);
-      for (const v of VIEWS) panel[v].p.hidden = !vs.includes(v);
+      for (const v of VIEWS) { panel[v].p.hidden = !vs.includes(v); panel[v].p.style.order = String(vs.indexOf(v)); }
       const t0 = performance.now();
       try {
         result = compute(s, vs);
@@ -527,8 +542,8 @@ const BpttLiveWidget = (() => {
         let sum = 0; for (const v of vals) sum += v;
         const zero = vals.filter((v) => v === 0).length;
         cv.setAttribute("aria-label", `contributions of the copies of W to loss term ${t}`);
-        info.textContent = `sum over k of ‖∂L_${t}/∂W^(k)‖ = ${fmt(sum)}; ${zero} of ${t} copies contribute nothing`
-          + (zero ? " (h₀ = 0 makes W^(1)'s share 0; a truncation cuts the others)" : "");
+        info.textContent = `sum over k of ‖∂L_${t}/∂W^(k)‖ = ${fmt(sum)}; ${zero} of ${t} ${zero === 1 ? "copy contributes" : "copies contribute"} nothing`
+          + (zero ? (r.s.truncation === "full" ? " (h₀ = 0 makes the share of W^(1) zero)" : " (h₀ = 0 zeroes W^(1); the truncation cuts the others)") : "");
       },
       compare({ cv, info }, r, W) {
         const ctx = canvasFor(cv, W, 250);
@@ -566,7 +581,7 @@ const BpttLiveWidget = (() => {
     }
 
     if (urlState()) readURL();
-    const TRAITS = [...CONTROLS.map((c) => c.name), "views", "controls", "url_state", "problem_seed"];
+    const TRAITS = [...CONTROLS.map((c) => c.name), "views", "controls", "url_state", "problem_seed", "network"];
     for (const name of TRAITS) model.on(`change:${name}`, schedule);
     const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(scheduleDraw) : null;
     if (ro) ro.observe(root); else window.addEventListener("resize", scheduleDraw);
@@ -578,7 +593,8 @@ const BpttLiveWidget = (() => {
       if (resizePending) cancelAnimationFrame(resizePending);
     };
   }
-  return { render };
+  // render for anywidget; settings and compute also for the tests (tests/test_live.py)
+  return { render, settings, compute };
 })();
 
 export default BpttLiveWidget;
