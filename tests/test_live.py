@@ -183,3 +183,15 @@ def test_network_state_rejects_bad_shapes():
         live.GradientFlowWidget(network={"W": [[1.0]]})
     w = live.GradientFlowWidget.for_network(params, np.zeros((5, 1, 3)), np.zeros((5, 1), dtype=int), T=100)
     assert w.T == 5 and w.rho == pytest.approx(np.abs(np.linalg.eigvals(params.W)).max())
+
+
+def test_vendored_front_end_matches_the_installed_anywidget():
+    """The static book loads _static_vendor/ipywidgets/anywidget.js whatever version the widget state names, so
+    it must be the installed anywidget's own front end (scripts/vendor_assets.sh; re-run it after a new pin)."""
+    import anywidget
+    vendored = Path(__file__).resolve().parents[1] / "_static_vendor" / "ipywidgets" / "anywidget.js"
+    installed = Path(anywidget.__file__).parent / "nbextension" / "index.js"
+    assert vendored.read_bytes() == installed.read_bytes(), (
+        f"{vendored} is not anywidget {anywidget.__version__}'s front end: run scripts/vendor_assets.sh")
+    paths = (vendored.parent / "require-paths.js").read_text()
+    assert '"anywidget": base + "anywidget"' in paths

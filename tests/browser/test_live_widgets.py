@@ -30,6 +30,10 @@ SNAPSHOT_JS = """(root) => Array.from(root.querySelectorAll('.bptt-live-panel:no
     .map(c => c.toDataURL().length + ':' + c.toDataURL().slice(-200)).join('|')
   + '#' + Array.from(root.querySelectorAll('.bptt-live-info, output')).map(e => e.textContent).join('|')"""
 
+# JavaScript: the value each control shows ({name: text}), as a reader reads it
+SHOWN_JS = """(root) => Object.fromEntries(Array.from(root.querySelectorAll('.bptt-live-control'))
+    .map(r => [r.dataset.control, (r.querySelector('output') || r.querySelector('select')).value]))"""
+
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
@@ -163,9 +167,7 @@ def test_lab_url_round_trips_its_settings(open_page):
     widget = page.locator(".bptt-live").first
 
     def shown() -> dict[str, str]:
-        return widget.evaluate("""(root) => Object.fromEntries(Array.from(root.querySelectorAll('.bptt-live-control'))
-            .map(r => [r.dataset.control, (r.querySelector('output') || r.querySelector('select')).value
-                                           || r.querySelector('output')?.textContent]))""")
+        return widget.evaluate(SHOWN_JS)
 
     s = shown()
     assert (s["rho"], s["T"], s["truncation"], s["k"], s["activation"], s["w_kind"]) == ("1.37", "123", "window", "7", "relu", "gaussian")
@@ -188,11 +190,21 @@ def test_lab_url_round_trips_its_settings(open_page):
 def test_lab_url_values_are_clamped(open_page):
     page, errors = open_page(LAB, "?rho=99&T=5000&trunc=window:900&act=softplus&clip=norm:-3&in=abc")
     widget = page.locator(".bptt-live").first
-    vals = widget.evaluate("""(root) => Object.fromEntries(Array.from(root.querySelectorAll('.bptt-live-control'))
-        .map(r => [r.dataset.control, (r.querySelector('output') || r.querySelector('select')).value
-                                       || r.querySelector('output')?.textContent]))""")
+    vals = widget.evaluate(SHOWN_JS)
     assert (vals["rho"], vals["T"], vals["k"], vals["activation"], vals["threshold"]) == ("2.50", "200", "200", "tanh", "0.001")
     _no_nan(page, LAB)
+    assert not errors, errors
+
+
+def test_lab_url_accepts_trait_names_and_rewrites_them_short(open_page):
+    page, errors = open_page(LAB, "?activation=relu&truncation=detach&k=4&rho=1.2&clipping=element&threshold=0.5")
+    widget = page.locator(".bptt-live").first
+    vals = widget.evaluate(SHOWN_JS)
+    assert (vals["activation"], vals["truncation"], vals["k"], vals["rho"], vals["clipping"], vals["threshold"]) == \
+        ("relu", "detach", "4", "1.20", "element", "0.5")
+    url = page.evaluate("location.search")
+    assert "act=relu" in url and "trunc=detach%3A4" in url and "clip=element%3A0.5" in url, url
+    assert "activation=" not in url and "truncation=" not in url and "&k=" not in url, url
     assert not errors, errors
 
 

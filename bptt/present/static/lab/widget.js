@@ -39,6 +39,8 @@ const BpttLiveWidget = (() => {
   const VIEWS = ["impulse", "map", "lag", "copies", "compare"];
   // the settings the lab page keeps in its URL: ?rho=1.1&T=120&trunc=window:10&act=tanh&w=orthogonal&...
   const URL_KEYS = ["rho", "T", "act", "w", "in", "trunc", "clip", "t", "draw"];
+  const URL_ALIAS = { act: "activation", w: "w_kind", in: "input_scale", trunc: "truncation", clip: "clipping",
+                      draw: "seed", pi: "keep_prob", thr: "threshold" };
 
   // ---------- numbers -------------------------------------------------------------------------
   const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
@@ -344,24 +346,24 @@ const BpttLiveWidget = (() => {
     // URL state (the lab page): read once, then written back on every change
     function readURL() {
       const q = new URLSearchParams(window.location.search);
+      // the short keys the page writes, or the trait names (a hand-written link may use either)
+      const get = (key) => { for (const k of [key, URL_ALIAS[key]]) if (k && q.has(k)) return q.get(k); return null; };
+      const num = (key) => { const v = get(key); return v !== null && v.trim() !== "" && finite(Number(v)) ? Number(v) : null; };
       const set = {};
-      const num = (k) => (q.has(k) && finite(Number(q.get(k))) ? Number(q.get(k)) : null);
-      if (num("rho") !== null) set.rho = num("rho");
-      if (num("T") !== null) set.T = num("T");
-      if (num("in") !== null) set.input_scale = num("in");
-      if (num("t") !== null) set.t = num("t");
+      for (const [key, trait] of [["rho", "rho"], ["T", "T"], ["in", "input_scale"], ["t", "t"], ["k", "k"], ["pi", "keep_prob"],
+                                  ["thr", "threshold"]]) if (num(key) !== null) set[trait] = num(key);
       if (num("draw") !== null) set.seed = Math.max(0, Math.round(num("draw")));
-      if (q.has("act")) set.activation = q.get("act");
-      if (q.has("w")) set.w_kind = q.get("w");
-      if (q.has("trunc")) {
-        const [kind, arg] = q.get("trunc").split(":");
+      if (get("act") !== null) set.activation = get("act");
+      if (get("w") !== null) set.w_kind = get("w");
+      if (get("trunc") !== null) {
+        const [kind, arg] = get("trunc").split(":");
         set.truncation = kind === "rand" ? "randomized" : kind;
-        if (arg !== undefined && finite(Number(arg))) set[set.truncation === "randomized" ? "keep_prob" : "k"] = Number(arg);
+        if (arg !== undefined && arg !== "" && finite(Number(arg))) set[set.truncation === "randomized" ? "keep_prob" : "k"] = Number(arg);
       }
-      if (q.has("clip")) {
-        const [kind, arg] = q.get("clip").split(":");
+      if (get("clip") !== null) {
+        const [kind, arg] = get("clip").split(":");
         set.clipping = kind;
-        if (arg !== undefined && finite(Number(arg))) set.threshold = Number(arg);
+        if (arg !== undefined && arg !== "" && finite(Number(arg))) set.threshold = Number(arg);
       }
       const T = clean("T", set.T !== undefined ? set.T : model.get("T"));
       let changed = false;
@@ -378,6 +380,7 @@ const BpttLiveWidget = (() => {
       const vals = { rho: s.rho, T: s.T, act: s.activation, w: s.w_kind, in: s.input_scale, trunc,
                      clip: s.clipping === "none" ? "none" : `${s.clipping}:${s.threshold}`, t: s.t, draw: s.seed };
       for (const k of URL_KEYS) q.set(k, String(vals[k]));
+      for (const k of ["k", "pi", "thr", ...Object.values(URL_ALIAS)]) if (!URL_KEYS.includes(k)) q.delete(k);  // now in trunc, clip
       const url = `${window.location.pathname}?${q.toString()}${window.location.hash}`;
       try { window.history.replaceState(window.history.state, "", url); } catch (e) { /* file:// in some browsers */ }
       root.dataset.url = url;
@@ -515,8 +518,9 @@ const BpttLiveWidget = (() => {
         logChart(ctx, W, 260, series, { xlabel: "distance t − k (steps)", ylabel: "‖∂L_t/∂h_k‖, geometric mean over t",
                                          title: `lag profile: γσ_max = ${fmt(rate)}`, xmin: 0, xmax: Math.max(1, T - 1) });
         cv.setAttribute("aria-label", `lag profile; gamma sigma_max = ${fmt(rate)}`);
-        const far = prof[T - 1], near = prof[0];
-        const per = near > 0 && far > 0 && T > 1 ? (far / near) ** (1 / (T - 1)) : NaN;
+        let last = T - 1;                        // the longest lag some gradient still reaches (a saturated
+        while (last > 0 && !(prof[last] > 0)) last--;   // softmax sends exactly 0 from a correct prediction)
+        const per = prof[0] > 0 && last > 0 ? (prof[last] / prof[0]) ** (1 / last) : NaN;
         info.textContent = `γ = ${gamma}, σ_max = ${fmt(r.sigma)}; measured factor per step back ${finite(per) ? fmt(per) : "—"}, bound ${fmt(rate)}`;
       },
       copies({ cv, info }, r, W) {
@@ -542,7 +546,7 @@ const BpttLiveWidget = (() => {
         let sum = 0; for (const v of vals) sum += v;
         const zero = vals.filter((v) => v === 0).length;
         cv.setAttribute("aria-label", `contributions of the copies of W to loss term ${t}`);
-        info.textContent = `sum over k of ‖∂L_${t}/∂W^(k)‖ = ${fmt(sum)}; ${zero} of ${t} ${zero === 1 ? "copy contributes" : "copies contribute"} nothing`
+        info.textContent = `sum over k of ‖∂L_${t}/∂W^(k)‖ = ${fmt(sum)}; ${zero} of ${t} copies ${zero === 1 ? "contributes" : "contribute"} nothing`
           + (zero ? (r.s.truncation === "full" ? " (h₀ = 0 makes the share of W^(1) zero)" : " (h₀ = 0 zeroes W^(1); the truncation cuts the others)") : "");
       },
       compare({ cv, info }, r, W) {
