@@ -136,7 +136,7 @@ def _node_compute(tmp_path, widget, views):
               "const m = await import(process.argv[1]);"
               "const state = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));"
               "const r = m.default.compute(m.default.settings({get: (k) => state[k]}), JSON.parse(process.argv[3]));"
-              "console.log(JSON.stringify({G: r.G, cos: r.cos, relErr: r.relErr, overflow: r.overflow}));")
+              "console.log(JSON.stringify({G: r.G, units: r.units, cos: r.cos, relErr: r.relErr, overflow: r.overflow}));")
     out = subprocess.run(["node", "--input-type=module", "-e", script, module.as_uri(), str(tmp_path / "state.json"),
                           json.dumps(views)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -158,12 +158,16 @@ def test_widget_on_a_given_network_draws_that_networks_gradient_flow(tmp_path, t
     w = live.GradientFlowWidget.for_network(params, xs, ys, h0, rho=1.3, input_scale=0.7, activation="sigmoid",
                                             truncation=truncation, k=3)
     assert w.T == T and "w_kind" not in w.controls
-    got = _node_compute(tmp_path, w, ["map", "compare"])
+    got = _node_compute(tmp_path, w, ["map", "compare", "impulse"])
     radius = np.abs(np.linalg.eigvals(params.W)).max()
     scaled = bptt.RNNParams(params.U * 0.7, params.W * 1.3 / radius, params.V, params.b, params.c)
     kw = {"window": 3} if truncation == "window" else {"detach_every": 3} if truncation == "detach" else {}
     G = bptt.gradient_norms(scaled, xs, ys, activation="sigmoid", h0=h0, **kw)
     np.testing.assert_allclose(got["G"], G, rtol=1e-9, atol=1e-300)
+    impulse = np.zeros((T, B, D))
+    impulse[0, :, 0] = 1.0                                   # x_1 = e_1, then nothing
+    hs, _ = bptt.forward(scaled, impulse, h0=h0, activation="sigmoid")
+    np.testing.assert_allclose(got["units"], hs[1:, 0], rtol=1e-12)
     assert got["overflow"] is False and (got["relErr"] == 0) == (truncation == "full")
 
 
