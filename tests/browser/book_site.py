@@ -27,6 +27,21 @@ def chapter_pages() -> list[str]:
     return [p for p in book_pages() if (ROOT / p.replace(".html", ".ipynb")).exists()]
 
 
+def _pages_whose_notebook_has(*needles: str) -> list[str]:
+    return [p for p in chapter_pages()
+            if any(n in (ROOT / p.replace(".html", ".ipynb")).read_text(encoding="utf-8") for n in needles)]
+
+
+def frame_widget_pages() -> list[str]:
+    """Pages with a frame widget (precomputed PNG frames, bptt.widgets.frame_widget)."""
+    return _pages_whose_notebook_has("frame_widget(")
+
+
+def live_widget_pages() -> list[str]:
+    """Pages with a live widget (bptt.present.live: BPTT recomputed in the browser)."""
+    return _pages_whose_notebook_has("GradientFlowWidget", "lab_widget(")
+
+
 def widget_controls(box) -> list[tuple[str, object]]:
     """The widget's controls, top to bottom: ("slider" | "buttons" | "dropdown", locator)."""
     found = []

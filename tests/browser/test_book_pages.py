@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from book_site import book_pages, chapter_pages, move_control, widget_controls
+from book_site import book_pages, chapter_pages, frame_widget_pages, live_widget_pages, move_control, widget_controls
 
 WIDGET_TIMEOUT_MS = 30_000
 
@@ -76,8 +76,10 @@ def test_page_loads_offline_with_math_and_images(visit, rel):
         page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         page.wait_for_function("() => !document.querySelector('.MathJax_Processing, mjx-container[jax] mjx-merror')",
                                timeout=20_000)
-    if page.locator(".cell_output").count() and page.locator("script[type='application/vnd.jupyter.widget-state+json']").count():
+    if rel in frame_widget_pages():
         page.wait_for_selector(".widget-subarea img.widget-image", timeout=WIDGET_TIMEOUT_MS)
+    if rel in live_widget_pages():   # tests/browser/test_live_widgets.py checks them in depth
+        page.wait_for_selector(".bptt-live[data-ms]", timeout=WIDGET_TIMEOUT_MS)
     page.wait_for_timeout(500)
     text = page.inner_text("main")
     assert "$$" not in text, f"{rel}: raw $$ left in the page: math was not typeset"
@@ -96,7 +98,7 @@ def _visible_frame_bytes(page, box) -> bytes:
     return base64.b64decode(img.evaluate(IMG_BYTES_JS))
 
 
-@pytest.mark.parametrize("rel", chapter_pages())
+@pytest.mark.parametrize("rel", frame_widget_pages())
 def test_widget_changes_when_control_moves(visit, rel):
     page = visit(rel).page
     page.wait_for_selector(".widget-subarea img.widget-image", timeout=WIDGET_TIMEOUT_MS)
