@@ -17,11 +17,11 @@ def doubling_example(n: int) -> tuple[RNNParams, np.ndarray]:
     return RNNParams(U=eye, W=2 * eye, V=eye, b=np.zeros(n), c=np.zeros(n)), eye[:, None, :]
 
 
-@exercise("forward-1", hint="run bptt.forward on doubling_example(6) with activation='identity' and read logits[4, 0] (code step 4 is the fifth step)")
+@exercise("forward-1", hint="run bptt.forward on doubling_example(6) with activation='identity' and read o_5, which is logits[5 - 1, 0]")
 def _check_doubling(answer: Any) -> tuple[bool, str]:
     params, xs = doubling_example(6)
     _, logits = forward(params, xs, activation="identity")
-    return close(answer, logits[4, 0], what="output at code step 4 (o_5 in 1-based maths)")
+    return close(answer, logits[4, 0], what="output o_5 (logits[4, 0] in code)")
 
 
 @exercise("forward-2", hint="count the entries of U (H×D), W (H×H), V (K×H), b (H) and c (K)")
