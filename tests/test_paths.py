@@ -225,12 +225,29 @@ def test_path_frame_draws_every_pair_and_rejects_bad_steps():
         paths.path_frame(1, 1, C, G[:2])
 
 
+def dL_dw_path1(rnn, xs, y):
+    """The path through the copy w^(1) alone (a wrong answer to chain-1)."""
+    s, _, o = paths.scalar_forward(rnn, xs)
+    fp = 1 - s[1:] ** 2
+    return rnn.v @ (bptt.softmax(o) - np.eye(len(o))[y]) * fp[1] * rnn.w * fp[0] * s[0]
+
+
 def test_checkers_accept_solutions_and_explain_mistakes():
     rnn, xs, y = paths.example_scalar_rnn()
     ps = paths.scalar_paths(rnn, xs, y, "w")
-    assert bptt.check("chain-1", sum(p.product for p in ps)).ok
-    v = bptt.check("chain-1", ps[1].product)
+    def right(rnn, xs, y):
+        s, _, o = paths.scalar_forward(rnn, xs)
+        dL_ds2 = rnn.v @ (bptt.softmax(o) - np.eye(len(o))[y])
+        fp = 1 - s[1:] ** 2
+        return dL_ds2 * fp[1] * (s[1] + rnn.w * fp[0] * s[0])
+
+    assert bptt.check("chain-1", right).ok
+    v = bptt.check("chain-1", lambda rnn, xs, y: right(rnn, xs, y) - dL_dw_path1(rnn, xs, y))
     assert not v.ok and "only the path" in v.message
+    v = bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in paths.scalar_paths(rnn, xs, y, "w")))
+    assert not v.ok and "scalar_paths" in v.message              # the forbidden shortcut
+    assert not bptt.check("chain-1", sum(p.product for p in ps)).ok   # a number is not a function
+    assert not bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in ps)).ok  # special-cased
     assert bptt.check("chain-2", np.arange(1, 11)).ok
     assert not bptt.check("chain-2", np.full(10, 10)).ok
 
