@@ -2,8 +2,8 @@
 
 Every page of the table of contents is read as text (markdown cells, code cells, figure captions):
 - every ``{eq}`` label cited anywhere exists, and every ``{numref}``/``{ref}``/``{doc}`` target exists;
-- every figure cell (a code cell with mystnb figure metadata) has a caption and a name, and its caption is
-  typeset (no raw equation labels, no ASCII names of Greek letters outside math);
+- every figure cell (a code cell with mystnb figure metadata) has a caption and a name, is cited with
+  ``{numref}`` on its page, and its caption is typeset (no raw equation labels, no ASCII Greek outside math);
 - no page mentions a source the reader cannot open (the study notes by letter or file name), and a page
   that names Goodfellow, d2l or Karpathy links the reference or the Sources page;
 - every ``{glue:...}`` key a notebook's prose uses is glued by a cell of the same notebook;
@@ -143,6 +143,8 @@ def test_figures_have_typeset_captions_and_names(page: Path) -> None:
         if not caption or not name:
             problems.append(f"cell {i}: figure without a caption or a name")
             continue
+        if f"{{numref}}`{name}`" not in _prose(page):
+            problems.append(f"cell {i}: figure {name} is never cited with {{numref}}")
         plain = _outside_math(caption)
         if RAW_LABEL.search(plain):
             problems.append(f"cell {i} ({name}): raw equation label in the caption")
