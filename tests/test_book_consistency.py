@@ -93,12 +93,17 @@ def _role_target(text: str) -> str:
     return (m.group(1) if m else text).strip()
 
 
-def _definitions() -> tuple[set[str], set[str]]:
+TITLED_TARGET = re.compile(r"^\(([\w:-]+)\)=\s*\n\s*#", re.M)  # (label)= right above a heading
+
+
+def _definitions(titled_only: bool = False) -> tuple[set[str], set[str]]:
+    """Equation labels and reference targets of the whole book; with ``titled_only``, only the targets a
+    bare {ref} can name (a heading's label or a figure; other labels need {ref}`text <label>`)."""
     eqs, targets = set(), set()
     for page in PAGES:
         text = _prose(page)
         eqs |= set(EQ_DEF.findall(text))
-        targets |= set(TARGET_DEF.findall(text))
+        targets |= set((TITLED_TARGET if titled_only else TARGET_DEF).findall(text))
         for cell in _cells(page):
             fig = _figure(cell)
             if fig is not None and fig.get("name"):
@@ -109,17 +114,20 @@ def _definitions() -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_cited_equations_figures_and_pages_exist(page: Path) -> None:
     eqs, targets = _definitions()
+    titled = _definitions(titled_only=True)[1]
     docs = {p.stem for p in PAGES}
     missing = []
     for role, text in ROLE.findall(_prose(page)):
         target = _role_target(text)
+        if role == "ref" and target == text.strip() and target in targets and target not in titled:
+            missing.append(f"{{ref}}`{target}` (not a heading: write {{ref}}`text <{target}>`)")
         if role == "eq" and target not in eqs:
             missing.append(f"{{eq}}`{target}`")
         elif role in ("numref", "ref") and target not in targets:
             missing.append(f"{{{role}}}`{target}`")
         elif role == "doc" and Path(target).stem not in docs:
             missing.append(f"{{doc}}`{target}`")
-    assert not missing, f"{_page_id(page)} cites targets that no page defines: {missing}"
+    assert not missing, f"{_page_id(page)} has broken references: {missing}"
 
 
 ASCII_GREEK = re.compile(r"\b(rho|sigma_max|sigma|tau|gamma|delta|lambda|xi|pi|eps|epsilon)\b")
