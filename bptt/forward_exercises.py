@@ -27,8 +27,12 @@ def _check_doubling(answer: Any) -> tuple[bool, str]:
 @exercise("forward-2", hint="count the entries of U (H×D), W (H×H), V (K×H), b (H) and c (K)")
 def _check_param_count(answer: Any) -> tuple[bool, str]:
     D, H, K = 10, 32, 5
-    p = RNNParams.random(D, H, K)
-    return close(answer, sum(a.size for a in p.arrays()), what="number of parameters")
+    expected = sum(a.size for a in RNNParams.random(D, H, K).arrays())
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+        return False, f"expected an integer (an exact count), got {type(answer).__name__}"
+    if int(answer) != expected:
+        return False, f"the number of parameters is off by {abs(int(answer) - expected)}"
+    return True, f"the number of parameters matches ({expected})"
 
 
 @exercise("forward-3", hint="with W = rho * Q for an orthogonal Q and f the identity, each step multiplies ||h|| by exactly rho")

@@ -27,6 +27,7 @@ def test_forward_exercises_accept_the_right_answers():
 def test_wrong_answers_say_what_is_off():
     v = bptt.check("forward-1", np.zeros(5))
     assert not v and "shape" in v.message
+    assert not bptt.check("forward-2", 1541.0004)                   # an exact count
     v = bptt.check("forward-2", 7)
     assert not v and "off by" in v.message
     with pytest.raises(AssertionError):

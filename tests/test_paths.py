@@ -250,6 +250,7 @@ def test_checkers_accept_solutions_and_explain_mistakes():
     assert not bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in ps)).ok  # special-cased
     assert bptt.check("chain-2", np.arange(1, 11)).ok
     assert not bptt.check("chain-2", np.full(10, 10)).ok
+    assert not bptt.check("chain-2", np.arange(1, 11) + 1e-9).ok    # counts are exact integers
 
     def right(dH, fprime, W):
         out, carry = np.empty_like(dH), np.zeros_like(dH[0])
