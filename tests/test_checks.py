@@ -25,6 +25,7 @@ def test_forward_exercises_accept_the_right_answers():
 def test_wrong_answers_say_what_is_off():
     v = bptt.check("forward-1", np.zeros(5))
     assert not v and "shape" in v.message
+    assert not bptt.check("forward-2", 1541.0004)                   # an exact count
     v = bptt.check("forward-2", 7)
     assert not v and "off by" in v.message
     with pytest.raises(AssertionError):
@@ -38,3 +39,18 @@ def test_close_compares_params():
     assert checks.close(p, p)[0]
     ok, msg = checks.close(p.map(lambda a: a + 1e-3), p)
     assert not ok and "U" in msg
+
+
+def test_forbidding_blocks_every_reference_and_restores() -> None:
+    from bptt import paths
+    scalar_paths = paths.scalar_paths            # a reference taken before the block
+    rnn, xs, y = paths.example_scalar_rnn()
+    with checks.forbidding(paths.scalar_paths):
+        with pytest.raises(PermissionError):
+            scalar_paths(rnn, xs, y, "w")
+        with pytest.raises(PermissionError):
+            paths.scalar_paths(rnn, xs, y, "w")
+    assert len(scalar_paths(rnn, xs, y, "w")) == 2  # restored after the block
+    with pytest.raises(ValueError), checks.forbidding(paths.scalar_grads):
+        raise ValueError("an error inside the block")
+    assert paths.scalar_grads(rnn, xs, y)["w"] != 0  # restored after an error too

@@ -191,16 +191,25 @@ def test_bad_inputs() -> None:
 def test_exercise_checkers() -> None:
     assert bptt.check("cost-1", 20 * 21 // 2).ok                      # T(T+1)/2 products
     assert not bptt.check("cost-1", 20).ok
-    assert bptt.check("cost-2", (200 * 201 / 2) / 200).ok             # T(T+1)/2 against T: (T+1)/2 = 100.5
-    assert not bptt.check("cost-2", 200.0).ok
-    W, U, xs, h0 = cost.exercise_problem()                            # the recursion, written out here
-    hs = [h0]
-    for x in xs:
-        hs.append(hs[-1] @ W.T + x @ U.T)
-    deltas = np.empty((len(xs),) + h0.shape)
-    deltas[-1] = hs[-1]
-    for k in range(len(xs) - 2, -1, -1):
-        deltas[k] = hs[k + 1] + deltas[k + 1] @ W
-    assert bptt.check("cost-3", deltas).ok
-    assert not bptt.check("cost-3", deltas[::-1]).ok
+    assert not bptt.check("cost-1", 210.4).ok                     # exact integers only
+    assert bptt.check("cost-2", (20100, 200)).ok                 # counting the products into h_0
+    assert bptt.check("cost-2", (19900, 199)).ok                 # or not
+    assert not bptt.check("cost-2", (20100, 199)).ok
+    assert not bptt.check("cost-2", (20100.0, 200.0)).ok
+    assert not bptt.check("cost-2", 100.5).ok
+
+    def right(prob):
+        hs = cost.linear_forward(prob)
+        out = np.empty_like(hs[1:])
+        out[-1] = hs[-1]
+        for k in range(len(out) - 1, 0, -1):
+            out[k - 1] = hs[k] + out[k] @ prob.W
+        return out
+
+    assert bptt.check("cost-3", right).ok
+    v = bptt.check("cost-3", lambda prob: cost.method2(prob)[0].deltas)
+    assert not v.ok and "method2" in v.message                   # the forbidden shortcut
+    fixed = cost.method2(cost.exercise_problem())[0].deltas
+    assert not bptt.check("cost-3", lambda prob: fixed).ok       # special-cased to one problem
+    assert not bptt.check("cost-3", fixed).ok                    # an array is not a function
     assert not bptt.check("cost-3", None).ok

@@ -235,20 +235,32 @@ def test_path_frame_draws_every_pair_and_rejects_bad_steps():
         paths.path_frame(1, 1, C, G[:2])
 
 
+def dL_dw_path1(rnn, xs, y):
+    """The path through the copy w^(1) alone (a wrong answer to chain-1)."""
+    s, _, o = paths.scalar_forward(rnn, xs)
+    fp = 1 - s[1:] ** 2
+    return rnn.v @ (bptt.softmax(o) - np.eye(len(o))[y]) * fp[1] * rnn.w * fp[0] * s[0]
+
+
 def test_checkers_accept_solutions_and_explain_mistakes():
     rnn, xs, y = paths.example_scalar_rnn()
     ps = paths.scalar_paths(rnn, xs, y, "w")
-    # hand-computed: s_1 = tanh(u x_1 + w s_0 + k), s_2 = tanh(u x_2 + w s_1 + k), o = v s_2 + c, y = 0
-    s1 = np.tanh(0.9 * 1.0 + 1.4 * 0.6 + 0.1)
-    s2 = np.tanh(0.9 * -0.7 + 1.4 * s1 + 0.1)
-    o = np.array([1.5, -0.8, 0.4]) * s2 + np.array([0.0, 0.2, -0.1])
-    dL_ds2 = np.array([1.5, -0.8, 0.4]) @ (np.exp(o) / np.exp(o).sum() - np.eye(3)[0])
-    dL_dw = dL_ds2 * (1 - s2 ** 2) * (s1 + 1.4 * (1 - s1 ** 2) * 0.6)   # copy at step 2 + copy at step 1
-    assert bptt.check("chain-1", dL_dw).ok
-    v = bptt.check("chain-1", ps[1].product)
+    def right(rnn, xs, y):
+        s, _, o = paths.scalar_forward(rnn, xs)
+        dL_ds2 = rnn.v @ (bptt.softmax(o) - np.eye(len(o))[y])
+        fp = 1 - s[1:] ** 2
+        return dL_ds2 * fp[1] * (s[1] + rnn.w * fp[0] * s[0])
+
+    assert bptt.check("chain-1", right).ok
+    v = bptt.check("chain-1", lambda rnn, xs, y: right(rnn, xs, y) - dL_dw_path1(rnn, xs, y))
     assert not v.ok and "only the path" in v.message
+    v = bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in paths.scalar_paths(rnn, xs, y, "w")))
+    assert not v.ok and "scalar_paths" in v.message              # the forbidden shortcut
+    assert not bptt.check("chain-1", sum(p.product for p in ps)).ok   # a number is not a function
+    assert not bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in ps)).ok  # special-cased
     assert bptt.check("chain-2", np.arange(1, 11)).ok
     assert not bptt.check("chain-2", np.full(10, 10)).ok
+    assert not bptt.check("chain-2", np.arange(1, 11) + 1e-9).ok    # counts are exact integers
 
     def right(dH, fprime, W):
         out, carry = np.empty_like(dH), np.zeros_like(dH[0])

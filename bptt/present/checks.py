@@ -3,8 +3,10 @@ gets a verdict that says whether the answer is right and, if not, what is off (s
 from __future__ import annotations
 
 import importlib
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -112,3 +114,29 @@ def close(answer: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-9,
         return True, f"the {what} matches" + (f" ({float(e):.6g})" if e.ndim == 0 else f" (shape {e.shape})")
     err = np.max(np.abs(a - e))
     return False, f"the {what} is off by up to {err:.3g} (tolerance rtol={rtol:g})"
+
+
+def _blocked(*args: Any, **kwargs: Any) -> Any:
+    # runs with the globals of the function it replaces, so it raises a builtin exception
+    raise PermissionError("the exercise asks you to compute this yourself, without this library function")
+
+
+@contextmanager
+def forbidding(*funcs: Callable[..., Any]) -> Iterator[None]:
+    """Within the block, calling any of ``funcs`` raises PermissionError, however the learner imported it
+    (the functions' code is swapped, not a module attribute), and torch records no autograd graph.
+    Checkers run a learner's function inside it to check how the answer is computed, not only its value."""
+    saved = [f.__code__ for f in funcs]
+    torch = sys.modules.get("torch")
+    grad_ctx = torch.no_grad() if torch is not None else None
+    try:
+        for f in funcs:
+            f.__code__ = _blocked.__code__
+        if grad_ctx is not None:
+            grad_ctx.__enter__()
+        yield
+    finally:
+        for f, code in zip(funcs, saved):
+            f.__code__ = code
+        if grad_ctx is not None:
+            grad_ctx.__exit__(None, None, None)

@@ -17,18 +17,22 @@ def doubling_example(n: int) -> tuple[RNNParams, np.ndarray]:
     return RNNParams(U=eye, W=2 * eye, V=eye, b=np.zeros(n), c=np.zeros(n)), eye[:, None, :]
 
 
-@exercise("forward-1", hint="run bptt.forward on doubling_example(6) with activation='identity' and read logits[4, 0] (code step 4 is the fifth step)")
+@exercise("forward-1", hint="run bptt.forward on doubling_example(6) with activation='identity' and read o_5, which is logits[5 - 1, 0]")
 def _check_doubling(answer: Any) -> tuple[bool, str]:
     params, xs = doubling_example(6)
     _, logits = forward(params, xs, activation="identity")
-    return close(answer, logits[4, 0], what="output at code step 4 (o_5 in 1-based maths)")
+    return close(answer, logits[4, 0], what="output o_5 (logits[4, 0] in code)")
 
 
 @exercise("forward-2", hint="count the entries of U (H×D), W (H×H), V (K×H), b (H) and c (K)")
 def _check_param_count(answer: Any) -> tuple[bool, str]:
     D, H, K = 10, 32, 5
-    p = RNNParams.random(D, H, K)
-    return close(answer, sum(a.size for a in p.arrays()), what="number of parameters")
+    expected = sum(a.size for a in RNNParams.random(D, H, K).arrays())
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+        return False, f"expected an integer (an exact count), got {type(answer).__name__}"
+    if int(answer) != expected:
+        return False, f"the number of parameters is off by {abs(int(answer) - expected)}"
+    return True, f"the number of parameters matches ({expected})"
 
 
 @exercise("forward-3", hint="with W = rho * Q for an orthogonal Q and f the identity, each step multiplies ||h|| by exactly rho")

@@ -1,0 +1,315 @@
+"""Book-wide consistency checks that need no execution (fast, run in CI with the unit tests).
+
+Every page of the table of contents is read as text (markdown cells, code cells, figure captions):
+- every ``{eq}`` label cited anywhere exists, and every ``{numref}``/``{ref}``/``{doc}`` target exists;
+- every figure cell (a code cell with mystnb figure metadata) has a caption and a name, is cited with
+  ``{numref}`` on its page, and its caption is typeset (no raw equation labels, no ASCII Greek outside math);
+- no page mentions a source the reader cannot open (the study notes by letter or file name), and a page
+  that names Goodfellow, d2l or Karpathy links the reference or the Sources page;
+- every ``{glue:...}`` key a notebook's prose uses is glued by a cell of the same notebook;
+- shown code stays within 88 characters a line, and figure and widget cells collapse their code.
+"""
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _toc_entries(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if isinstance(node.get(key), str):
+                found.append(node[key])
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                found += _toc_entries(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _toc_entries(item)
+    return found
+
+
+def _pages() -> list[Path]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = []
+    for entry in _toc_entries(toc):
+        for ext in (".ipynb", ".md"):
+            if (ROOT / f"{entry}{ext}").exists():
+                pages.append(ROOT / f"{entry}{ext}")
+    return pages
+
+
+PAGES = _pages()
+NOTEBOOKS = [p for p in PAGES if p.suffix == ".ipynb"]
+
+
+def _cells(page: Path) -> list[dict]:
+    """The page as cells: {"type", "source", "metadata"}; a markdown page is one markdown cell."""
+    if page.suffix == ".md":
+        return [{"type": "markdown", "source": page.read_text(), "metadata": {}}]
+    nb = json.loads(page.read_text())
+    return [{"type": c["cell_type"], "source": "".join(c["source"]), "metadata": c.get("metadata", {})}
+            for c in nb["cells"]]
+
+
+def _figure(cell: dict) -> dict | None:
+    fig = cell["metadata"].get("mystnb", {}).get("figure")
+    return fig if cell["type"] == "code" and fig is not None else None
+
+
+def _prose(page: Path) -> str:
+    """Markdown cells and figure captions: the text a reader sees."""
+    parts = []
+    for cell in _cells(page):
+        if cell["type"] == "markdown":
+            parts.append(cell["source"])
+        fig = _figure(cell)
+        if fig is not None:
+            parts.append(str(fig.get("caption", "")))
+    return "\n".join(parts)
+
+
+def _page_id(page: Path) -> str:
+    return page.relative_to(ROOT).as_posix()
+
+
+# --------------------------------------------------------------------------- labels and targets
+EQ_DEF = re.compile(r"\$\$\s*\(([\w:-]+)\)")                 # $$ (eq-label) after a display block
+TARGET_DEF = re.compile(r"^\(([\w:-]+)\)=\s*$", re.M)       # (label)= on its own line
+ROLE = re.compile(r"\{(eq|numref|ref|doc)\}`([^`]+)`")
+
+
+def _role_target(text: str) -> str:
+    m = re.search(r"<([^>]+)>\s*$", text)                   # {ref}`words <label>`
+    return (m.group(1) if m else text).strip()
+
+
+TITLED_TARGET = re.compile(r"^\(([\w:-]+)\)=\s*\n\s*#", re.M)  # (label)= right above a heading
+
+
+def _definitions(titled_only: bool = False) -> tuple[set[str], set[str]]:
+    """Equation labels and reference targets of the whole book; with ``titled_only``, only the targets a
+    bare {ref} can name (a heading's label or a figure; other labels need {ref}`text <label>`)."""
+    eqs, targets = set(), set()
+    for page in PAGES:
+        text = _prose(page)
+        eqs |= set(EQ_DEF.findall(text))
+        targets |= set((TITLED_TARGET if titled_only else TARGET_DEF).findall(text))
+        for cell in _cells(page):
+            fig = _figure(cell)
+            if fig is not None and fig.get("name"):
+                targets.add(fig["name"])
+    return eqs, targets
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_cited_equations_figures_and_pages_exist(page: Path) -> None:
+    eqs, targets = _definitions()
+    titled = _definitions(titled_only=True)[1]
+    docs = {p.stem for p in PAGES}
+    missing = []
+    for role, text in ROLE.findall(_prose(page)):
+        target = _role_target(text)
+        if role == "ref" and target == text.strip() and target in targets and target not in titled:
+            missing.append(f"{{ref}}`{target}` (not a heading: write {{ref}}`text <{target}>`)")
+        if role == "eq" and target not in eqs:
+            missing.append(f"{{eq}}`{target}`")
+        elif role in ("numref", "ref") and target not in targets:
+            missing.append(f"{{{role}}}`{target}`")
+        elif role == "doc" and Path(target).stem not in docs:
+            missing.append(f"{{doc}}`{target}`")
+    assert not missing, f"{_page_id(page)} has broken references: {missing}"
+
+
+ASCII_GREEK = re.compile(r"\b(rho|sigma_max|sigma|tau|gamma|delta|lambda|xi|pi|eps|epsilon)\b")
+RAW_LABEL = re.compile(r"(?<!`)\beq-[\w-]+")
+
+
+def _outside_math(text: str) -> str:
+    text = re.sub(r"\{\w+\}`[^`]*`", " ", text)              # roles: {eq}`...`, {glue:text}`...`
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    return re.sub(r"\$[^$]*\$", " ", text)
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)
+def test_figures_have_typeset_captions_and_names(page: Path) -> None:
+    problems = []
+    for i, cell in enumerate(_cells(page)):
+        fig = _figure(cell)
+        if fig is None:
+            continue
+        caption, name = str(fig.get("caption", "")).strip(), str(fig.get("name", "")).strip()
+        if not caption or not name:
+            problems.append(f"cell {i}: figure without a caption or a name")
+            continue
+        if f"{{numref}}`{name}`" not in _prose(page):
+            problems.append(f"cell {i}: figure {name} is never cited with {{numref}}")
+        plain = _outside_math(caption)
+        if RAW_LABEL.search(plain):
+            problems.append(f"cell {i} ({name}): raw equation label in the caption")
+        if ASCII_GREEK.search(plain):
+            problems.append(f"cell {i} ({name}): ASCII Greek {ASCII_GREEK.search(plain).group(0)!r} "
+                            "in the caption (write it as MyST math)")
+    assert not problems, f"{_page_id(page)}: {problems}"
+
+
+# --------------------------------------------------------------------------- sources
+UNOPENABLE = re.compile(r"\bnotes? [A-D]\b|\bnote-[a-d]-[\w-]+|\b\d{3}_[0-9a-f]{16}\b|\bthe numpy note\b"
+                        r"|\bnotes? [A-D][,–-]")
+SOURCE_LINKS = {
+    "Goodfellow": ("deeplearningbook.org",),
+    "d2l": ("d2l.ai",),
+    "Karpathy": ("karpathy.github.io", "gist.github.com/karpathy"),
+}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_sources_are_ones_the_reader_can_open(page: Path) -> None:
+    text = "\n".join(c["source"] for c in _cells(page)) + "\n" + _prose(page)
+    problems = [f"mentions {m.group(0)!r}, which the reader cannot open" for m in UNOPENABLE.finditer(text)]
+    cites_sources_page = re.search(r"\{ref\}`(?:[^`<]*<)?sources(?:-[\w-]+)?>?`", text) is not None
+    prose = _prose(page)
+    for name, hosts in SOURCE_LINKS.items():
+        if re.search(rf"\b{name}\b", prose) and not cites_sources_page and not any(h in text for h in hosts):
+            problems.append(f"names {name} without a link to it or to the Sources page")
+    assert not problems, f"{_page_id(page)}: {problems}"
+
+
+# --------------------------------------------------------------------------- glue
+GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`")
+
+
+def _literal_values(node: ast.AST) -> list | None:
+    """The values a for-loop iterates over, when they are literal: a tuple/list/set of constants, a dict
+    literal (its keys), or ``{...}.items()`` (its (key, value) pairs, of which only keys are literal)."""
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        try:
+            return [ast.literal_eval(e) for e in node.elts]
+        except ValueError:
+            return None
+    if isinstance(node, ast.Dict):
+        return _literal_values(ast.Tuple(elts=list(node.keys)))
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "items"
+            and isinstance(node.func.value, ast.Dict)):
+        keys = _literal_values(node.func.value)
+        return None if keys is None else [(k, None) for k in keys]
+    return None
+
+
+def _bind(target: ast.AST, value: object, env: dict) -> None:
+    if isinstance(target, ast.Name):
+        env[target.id] = value
+    elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, tuple):
+        for t, v in zip(target.elts, value):
+            _bind(t, v, env)
+
+
+def _glued_keys(source: str) -> tuple[set[str], list[str]]:
+    """Keys passed to glue(...) in a code cell, expanding f-strings over literal for-loops.
+    Returns (keys, unresolved descriptions)."""
+    keys: set[str] = set()
+    unresolved: list[str] = []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return keys, unresolved
+
+    def key_of(arg: ast.AST, env: dict) -> str | None:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return arg.value
+        if isinstance(arg, ast.JoinedStr):
+            out = []
+            for part in arg.values:
+                if isinstance(part, ast.Constant):
+                    out.append(str(part.value))
+                elif (isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name)
+                      and part.value.id in env and env[part.value.id] is not None):
+                    out.append(str(env[part.value.id]))
+                else:
+                    return None
+            return "".join(out)
+        return None
+
+    def visit(node: ast.AST, env: dict) -> None:
+        if isinstance(node, ast.For):
+            values = _literal_values(node.iter)
+            if values is not None:
+                for value in values:
+                    inner = dict(env)
+                    _bind(node.target, value, inner)
+                    for child in node.body:
+                        visit(child, inner)
+                return
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name == "glue" and node.args:
+                key = key_of(node.args[0], env)
+                if key is None:
+                    unresolved.append(ast.unparse(node.args[0]))
+                else:
+                    keys.add(key)
+        for child in ast.iter_child_nodes(node):
+            visit(child, env)
+
+    visit(tree, {})
+    return keys, unresolved
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)
+def test_every_glue_key_is_glued_in_the_same_notebook(page: Path) -> None:
+    cells = _cells(page)
+    glued: set[str] = set()
+    unresolved: list[str] = []
+    for cell in cells:
+        if cell["type"] == "code":
+            keys, todo = _glued_keys(cell["source"])
+            glued |= keys
+            unresolved += todo
+    used = {k.split(":")[0].strip() for k in GLUE_USE.findall(_prose(page))}
+    assert not unresolved, f"{_page_id(page)}: glue keys that cannot be read without running: {unresolved}"
+    assert not used - glued, f"{_page_id(page)}: prose uses glue keys no cell glues: {sorted(used - glued)}"
+
+
+# --------------------------------------------------------------------------- shown code
+HIDDEN = {"remove-cell", "remove-input"}
+COLLAPSED = HIDDEN | {"hide-input", "hide-cell"}
+WIDGET_CALL = re.compile(r"\bframe_widget\(|\blive\.\w+\(")
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)
+def test_shown_code_fits_88_columns(page: Path) -> None:
+    long = []
+    for i, cell in enumerate(_cells(page)):
+        if cell["type"] != "code" or HIDDEN & set(cell["metadata"].get("tags", [])):
+            continue
+        long += [f"cell {i}: {len(line)} chars" for line in cell["source"].splitlines() if len(line) > 88]
+    assert not long, f"{_page_id(page)}: shown code lines over 88 characters: {long}"
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)
+def test_figure_and_widget_cells_collapse_their_code(page: Path) -> None:
+    open_cells = []
+    for i, cell in enumerate(_cells(page)):
+        if cell["type"] != "code" or COLLAPSED & set(cell["metadata"].get("tags", [])):
+            continue
+        if _figure(cell) is not None or WIDGET_CALL.search(cell["source"]):
+            open_cells.append(i)
+    assert not open_cells, (f"{_page_id(page)}: figure or widget cells {open_cells} should be tagged "
+                            "hide-input (the page reads as prose, math and figures)")
+
+
+def test_pages_found() -> None:
+    names = {p.stem for p in PAGES}
+    assert {"intro", "notation", "sources"} <= names and len(NOTEBOOKS) >= 4
+    assert not list(itertools.chain.from_iterable(
+        re.findall(r"\{glue\}`", _prose(p)) for p in PAGES if p.suffix == ".md")), "glue in a .md page"
