@@ -199,7 +199,8 @@ def test_connectivity_matches_finite_differences():
 
 
 def test_exercise_checkers():
-    assert bptt.check("pytorch-1", [7, 6, 5, 4]) and not bptt.check("pytorch-1", [6, 7])
+    assert bptt.check("pytorch-1", 150) and bptt.check("pytorch-1", np.int64(150))
+    assert not bptt.check("pytorch-1", 150.0) and not bptt.check("pytorch-1", 50)
     assert bptt.check("pytorch-2", 65.0) and not bptt.check("pytorch-2", np.log(65))
     assert bptt.check("pytorch-3", (1_000_000 // 32 - 1) // 50) and not bptt.check("pytorch-3", 625)
 

@@ -192,9 +192,12 @@ def test_bad_inputs_raise_value_error(call):
 
 # --------------------------------------------------------------------------- exercise checkers
 def test_exercise_checkers_accept_solutions_and_reject_mistakes():
-    assert bptt.check("trunc-1", [4, 5, 6, 7])
-    assert not bptt.check("trunc-1", [0, 1, 2, 3, 4, 5, 6, 7])   # the full-BPTT answer
-    assert not bptt.check("trunc-1", [1, 2, 3, 4, 5, 6, 7])      # the window answer... of 7 steps
+    assert bptt.check("trunc-1", [5, 6, 7]) and bptt.check("trunc-1", np.array([7, 6, 5]))
+    assert not bptt.check("trunc-1", [4.9, 5.5, 6.1, 7.99])     # floats are not step numbers
+    assert not bptt.check("trunc-1", [5.0, 6.0, 7.0])
+    assert not bptt.check("trunc-1", [4, 5, 6])                 # the 0-based answer
+    assert not bptt.check("trunc-1", [5, 5, 6, 7])
+    assert not bptt.check("trunc-1", list(range(1, 8)))         # the full-BPTT answer
     assert bptt.check("trunc-2", (1.0, 63.0))
     assert not bptt.check("trunc-2", (1.0, 4.0 ** 3))           # E[P^2] instead of the variance
     assert not bptt.check("trunc-2", (0.25 ** 3, 0.0))

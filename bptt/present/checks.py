@@ -140,3 +140,35 @@ def forbidding(*funcs: Callable[..., Any]) -> Iterator[None]:
             f.__code__ = code
         if grad_ctx is not None:
             grad_ctx.__exit__(None, None, None)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def exact_int(answer: Any, expected: int, *, what: str = "answer") -> tuple[bool, str]:
+    """An integer answer, compared exactly: a float (even 5.0) or a bool is a wrong type, not a near miss."""
+    if not _is_int(answer):
+        return False, f"the {what} must be an integer (int), got {type(answer).__name__} {answer!r}"
+    if int(answer) == expected:
+        return True, f"the {what} is {expected}"
+    return False, f"the {what} is not {int(answer)}"
+
+
+def exact_steps(answer: Any, expected: list[int], *, what: str = "steps") -> tuple[bool, str]:
+    """A set of step numbers given as a list (any order) of distinct integers, compared exactly."""
+    try:
+        items = list(np.asarray(answer, dtype=object).ravel()) if not isinstance(answer, (list, tuple)) \
+            else list(answer)
+    except TypeError:
+        return False, f"give the {what} as a list of integers, got {type(answer).__name__}"
+    bad = [v for v in items if not _is_int(v)]
+    if bad:
+        return False, f"every entry must be an integer (int); {bad[0]!r} is a {type(bad[0]).__name__}"
+    got = [int(v) for v in items]
+    if len(set(got)) != len(got):
+        return False, f"list each of the {what} once; you listed {sorted(got)}"
+    if sorted(got) == sorted(expected):
+        return True, f"the {what} are {sorted(expected)}"
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    return False, f"you listed {sorted(got)}; missing {missing}, should not be there {extra}"

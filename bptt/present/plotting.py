@@ -24,8 +24,9 @@ def use_book_style() -> None:
 def plot_gradient_map(ax: Axes, G: np.ndarray, *, title: str = "", vmin: float | None = None,
                       vmax: float | None = None, colorbar: bool = True,
                       label: str = r"$\|\partial L_t / \partial h_k\|$") -> AxesImage:
-    """Draw a gradient-flow map G: (T, T), G[t, k] for k <= t, as a heatmap on a log colour scale.
-    Rows: loss term t; columns: the step k the gradient arrives at. Zeros (nothing arrives) are left blank."""
+    """Draw a gradient-flow map G: (T, T), G[t-1, k-1] = G_{t,k} for k <= t, as a heatmap on a log colour
+    scale. Rows: loss term L_t; columns: the state h_k the gradient arrives at, both labelled 1..T as in the
+    book's math. Zeros (nothing arrives) are left blank."""
     G = np.asarray(G, dtype=float)
     pos = G[G > 0]
     lo = vmin if vmin is not None else (max(pos.min(), pos.max() * 1e-12) if pos.size else 1e-12)
@@ -33,10 +34,11 @@ def plot_gradient_map(ax: Axes, G: np.ndarray, *, title: str = "", vmin: float |
     if hi <= lo:
         hi = lo * 10
     shown = np.where(G > 0, np.clip(G, lo, hi), np.nan)
+    T = G.shape[0]                      # axes in the book's 1-based step numbers: G[t-1, k-1] is G_{t,k}
     im = ax.imshow(shown, cmap=GRAD_CMAP, norm=LogNorm(vmin=lo, vmax=hi), origin="upper",
-                   interpolation="nearest", aspect="equal")
+                   interpolation="nearest", aspect="equal", extent=(0.5, T + 0.5, T + 0.5, 0.5))
     ax.set_facecolor("#f0f0f0")
-    return label_map(ax, im, xlabel="step k that receives the gradient", ylabel="loss term $L_t$", title=title,
+    return label_map(ax, im, xlabel="state $h_k$ that receives the gradient", ylabel="loss term $L_t$", title=title,
                      colorbar=colorbar, label=label)
 
 

@@ -10,16 +10,11 @@ from ..studies.truncation_study import combine, long_memory_problem, lookback_st
 from . import checks
 
 
-@checks.exercise("trunc-1", hint="with detach_every=4 the cuts sit before steps 4, 8, 12, ...; L_7 "
-                                 "goes back until it hits the start of its own chunk")
+@checks.exercise("trunc-1", hint="steps are numbered 1..T; with detach_every=4 the chunks are steps 1-4, "
+                                 "5-8, 9-12, and L_7 goes back until it hits the start of its own chunk")
 def _check_reach(answer: Any) -> tuple[bool, str]:
-    expected = lookback_steps(7, 12, detach_every=4)
-    got = np.sort(np.unique(np.asarray(list(answer), dtype=int)))
-    if got.tolist() == expected.tolist():
-        return True, f"L_7 reaches steps {expected.tolist()}, {len(expected)} of them"
-    missing = sorted(set(expected.tolist()) - set(got.tolist()))
-    extra = sorted(set(got.tolist()) - set(expected.tolist()))
-    return False, f"missing steps {missing}, steps that are cut off: {extra}"
+    expected = (lookback_steps(7 - 1, 12, detach_every=4) + 1).tolist()   # 1-based steps k of L_7
+    return checks.exact_steps(answer, expected, what="steps k that L_7 reaches")
 
 
 @checks.exercise("trunc-2", hint="E[xi] = pi * (1/pi) + (1 - pi) * 0; a product of independent factors "

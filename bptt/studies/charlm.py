@@ -339,9 +339,11 @@ def connectivity_figure(c: np.ndarray, chars: str, predicted: str, *, span: int 
     top.set(xlim=(-0.5, len(ks) + 6), ylim=(-0.5, 0.5))
     top.axis("off")
     top.set_title(f"the last {len(ks)} characters, coloured by influence (bright = strong)", fontsize=9)
+    shown = c[ks][c[ks] > 0]
+    floor = max((shown.min() if shown.size else c.max()) / 3, 1e-12 * c.max())  # every nonzero bar shows
     bot.bar(t - ks, c[ks], color=color)
-    bot.set(yscale="log", ylim=(1e-5 * c.max(), 2 * c.max()), xlim=(span, -1),
-            xlabel="distance t - k (characters back)", ylabel=r"$\|\partial o_{t,j}/\partial x_k\|$")
+    bot.set(yscale="log", ylim=(floor, 2 * c.max()), xlim=(span, -1),
+            xlabel="distance $t - k$ (characters back)", ylabel=r"$\|\partial o_{t,j}/\partial x_k\|$")
     bot.yaxis.set_minor_locator(plt.NullLocator())   # minor log ticks cost most of the drawing time
     if title:
         bot.set_title(title, fontsize=10)
