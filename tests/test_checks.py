@@ -40,3 +40,26 @@ def test_close_compares_params():
     assert checks.close(p, p)[0]
     ok, msg = checks.close(p.map(lambda a: a + 1e-3), p)
     assert not ok and "U" in msg
+
+
+def test_placeholder_gives_an_answer_box_with_the_checkers_tolerance():
+    v = bptt.check("forward-2", None)
+    assert v.placeholder and v.box is not None
+    assert v.box["shape"] == [] and v.box["rtol"] == 1e-6 and v.box["what"] == "number of parameters"
+    assert bptt.check("forward-2", v.box["expected"])  # the box's expected value is the right answer
+    html = v._repr_html_()
+    assert 'class="bptt-answer"' in html and "data-box=" in html and "Not yet" in html  # plain verdict, hidden by the book's CSS
+    assert bptt.check("forward-2", 7)._repr_html_() is None  # a real answer: the plain verdict only
+    v = bptt.check("loss-1", None)
+    assert v.box["shape"] == [3]
+    assert not bptt.check("loss-1", ...).ok
+
+
+def test_exercises_that_need_python_get_no_box():
+    for name in checks.exercises():
+        box = bptt.check(name, None).box
+        if box is None:
+            continue
+        ok, _ = checks._REGISTRY[name][0](np.asarray(box["expected"]))
+        assert ok, name
+    assert bptt.check("chain-3", None).box is None  # a function to write
