@@ -1,8 +1,8 @@
 /* bptt-book page code (loaded on every page of the static book; issue 12).
  *
  * 1. Alt text for widget frames. ipywidgets' Image has no alt attribute; bptt.widgets.frame_widget puts
- *    each frame's description in its tooltip (the element's title), and this copies it to alt, also for
- *    the frames a widget Stack swaps in later.
+ *    each frame's description in a CSS class (bptt-alt-<base64url>), and this decodes it into alt, also
+ *    for the frames a widget Stack swaps in later.
  * 2. Exercise answer boxes. bptt.check(name, None) emits <div class="bptt-answer" data-box=...>; here it
  *    becomes an input checked in the browser with the tolerance and messages of bptt.checks.close, or,
  *    for exercises that need Python, a note on how to run them. The plain verdict (for live notebooks) is
@@ -11,11 +11,22 @@
 (function () {
   "use strict";
 
+  var ALT_PREFIX = "bptt-alt-";
+  function decodeAlt(code) {                 // unpadded base64url of UTF-8 (bptt.widgets.alt_class)
+    var b64 = code.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) b64 += "=";
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+    return new TextDecoder("utf-8").decode(bytes);
+  }
   function fixAlt(root) {
     root.querySelectorAll("img.widget-image").forEach(function (img) {
-      var t = img.getAttribute("title");
-      if (t && img.getAttribute("alt") !== t) img.setAttribute("alt", t);
-      else if (!t && !img.hasAttribute("alt")) img.setAttribute("alt", "interactive figure frame");
+      var cls = Array.prototype.find.call(img.classList, function (c) { return c.indexOf(ALT_PREFIX) === 0; });
+      if (cls && !img.dataset.bpttAlt) {
+        try { img.setAttribute("alt", decodeAlt(cls.slice(ALT_PREFIX.length))); img.dataset.bpttAlt = "1"; }
+        catch (e) { /* leave it to the fallback below */ }
+      }
+      if (!img.hasAttribute("alt")) img.setAttribute("alt", "interactive figure frame");
     });
   }
 
@@ -173,9 +184,10 @@
     new MutationObserver(function (records) {
       records.forEach(function (r) {
         if (r.type === "attributes") fixAlt(r.target.parentNode || document);
+        if (r.target && r.target.nodeType === 1) fixAlt(r.target);
         r.addedNodes.forEach(function (n) { if (n.nodeType === 1) scan(n.parentNode || n); });
       });
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["title"] });
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -10,6 +10,7 @@ from . import cost, losses, lstm, paths, tasks, truncation_study, vanishing
 from .activations import DERIVATIVE_BOUND, activation_fn, activation_grad
 from .backward import backward_full, backward_naive, backward_per_term, loss_and_grads, param_grads, step_back
 from .checks import Verdict, check
+from .data import data_path, load_json
 from .clipping import clip_elementwise, clip_grad_norm
 from .diagnostics import gradient_norms, jacobian_product_norms, lag_profile
 from .params import RNNParams
@@ -21,5 +22,5 @@ __all__ = [
     "lag_profile", "jacobian_product_norms", "softmax", "log_softmax", "step_losses", "logits_grad",
     "step_back", "param_grads", "backward_full", "backward_per_term", "backward_naive", "draw_xi",
     "carry_multipliers", "path_weights", "lookback_mask", "activation_fn", "activation_grad",
-    "DERIVATIVE_BOUND",
+    "DERIVATIVE_BOUND", "data_path", "load_json",
 ]

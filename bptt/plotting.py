@@ -63,6 +63,9 @@ def use_book_style() -> None:
     shell = get_ipython()
     if shell is None:
         return
+    # load the backend now: loading matplotlib-inline (at the first figure otherwise) resets the figure
+    # formatters, so register after it
+    plt.switch_backend(plt.get_backend())
     formatter = shell.display_formatter.formatters["image/png"]
     formatter.for_type(Figure, _ipython_png)
 

@@ -8,6 +8,7 @@ This is the only module of the library that imports ipywidgets.
 """
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 from dataclasses import dataclass, field
@@ -122,8 +123,9 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
                 raise ValueError(f"frame_widget: the frames exceed the page budget of {max_bytes} bytes after "
                                  f"{len(by_bytes) + 1} distinct frames; use fewer control values or fewer "
                                  "colours (colors=32)")
-            by_bytes[png] = widgets.Image(value=png, format="png", tooltip=_alt_text(alt, title, names, specs, idx),
-                                          layout=widgets.Layout(width="100%", height="auto"))
+            image = widgets.Image(value=png, format="png", layout=widgets.Layout(width="100%", height="auto"))
+            image.add_class(alt_class(_alt_text(alt, title, names, specs, idx)))
+            by_bytes[png] = image
         images[idx] = by_bytes[png]
 
     stacks_at: list[list[widgets.Stack]] = [[] for _ in specs]
@@ -148,6 +150,25 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     box._bptt_frames = len(by_bytes)
     box._bptt_bytes = total
     return box
+
+
+#: prefix of the CSS class that carries a frame's alt text (ipywidgets' Image has no alt, and a tooltip
+#: on an Image breaks its view in the page); book_assets/book.js decodes it into the img's alt attribute
+ALT_CLASS_PREFIX = "bptt-alt-"
+
+
+def alt_class(text: str) -> str:
+    """The CSS class that carries alt text ``text``: the prefix, then its UTF-8 in unpadded base64url."""
+    return ALT_CLASS_PREFIX + base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def alt_of(image: widgets.Image) -> str:
+    """The alt text a frame carries (see alt_class)."""
+    for cls in image._dom_classes:
+        if cls.startswith(ALT_CLASS_PREFIX):
+            code = cls[len(ALT_CLASS_PREFIX):]
+            return base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)).decode("utf-8")
+    return ""
 
 
 def _alt_text(template: str, title: str, names: list[str], specs: list[Control], idx: tuple[int, ...]) -> str:

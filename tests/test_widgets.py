@@ -76,11 +76,12 @@ def test_frames_are_stored_wide_enough_for_hidpi_and_carry_alt_text():
         width = int.from_bytes(img.value[16:20], "big")
         assert width >= 1.5 * plotting.COLUMN_PX, width
         assert img.layout.width == "100%" and img.layout.height == "auto"
-        assert img.tooltip == f"Lines (slope = {[1, 2][i]})"
+        assert widgets.alt_of(img) == f"Lines (slope = {[1, 2][i]})"
     box = widgets.frame_widget(draw_line, {"slope": [1, 2], "style": ["solid", "dashed"]},
                                alt="A line of slope {slope}, {style}")
     _, shown = frames_of(box)
-    assert shown[(1, 0)].tooltip == "A line of slope 2, solid"
+    assert widgets.alt_of(shown[(1, 0)]) == "A line of slope 2, solid"
+    assert widgets.alt_of(shown[(0, 0)]) != widgets.alt_of(shown[(1, 0)])
     with pytest.raises(ValueError, match="not a control"):
         widgets.frame_widget(draw_line, {"slope": [1]}, alt="{nope}")
 
