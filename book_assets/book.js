@@ -3,7 +3,8 @@
  * 1. Alt text for widget frames. ipywidgets' Image has no alt attribute; bptt.widgets.frame_widget puts
  *    each frame's description in a CSS class (bptt-alt-<base64url>), and this decodes it into alt, also
  *    for the frames a widget Stack swaps in later.
- * 2. Exercise answer boxes. bptt.check(name, None) emits <div class="bptt-answer" data-box=...>; here it
+ * 2. Accessible names of theme controls (see fixNames).
+ * 3. Exercise answer boxes. bptt.check(name, None) emits <div class="bptt-answer" data-box=...>; here it
  *    becomes an input checked in the browser with the tolerance and messages of bptt.checks.close, or,
  *    for exercises that need Python, a note on how to run them. The plain verdict (for live notebooks) is
  *    hidden by book.css.
@@ -174,8 +175,28 @@
     div.appendChild(label); div.appendChild(row); div.appendChild(verdict); div.appendChild(note);
   }
 
+  // Theme controls whose accessible name does not contain their visible text (axe: label-content-name-
+  // mismatch): the name of a control should be what a sighted user reads on it.
+  function fixNames(root) {
+    root.querySelectorAll(".search-button-field[aria-label]").forEach(function (b) {
+      var text = (b.innerText || b.textContent || "").replace(/\s+/g, " ").trim();
+      if (text && b.getAttribute("aria-label") !== text) b.setAttribute("aria-label", text);
+    });
+    root.querySelectorAll(".theme-switch-button svg, .theme-switch-button i").forEach(function (icon) {
+      // the icons' titles (Light / Dark / System Settings) are not the button's name ("Color mode")
+      icon.setAttribute("aria-hidden", "true");
+      icon.removeAttribute("aria-labelledby");
+      icon.removeAttribute("role");
+      icon.querySelectorAll("title").forEach(function (t) { t.remove(); });
+    });
+    root.querySelectorAll("details > summary[aria-label]").forEach(function (s) {
+      s.removeAttribute("aria-label");            // "Show code cell content" names it
+    });
+  }
+
   function scan(root) {
     fixAlt(root);
+    fixNames(root);
     root.querySelectorAll(".bptt-answer").forEach(buildBox);
   }
 

@@ -23,8 +23,7 @@ MAX_BOX_ENTRIES = 2000
 class Verdict:
     """The result of a check; true when the answer is right. Shown as one line in the notebook.
 
-    For a placeholder answer it also carries what the static book needs to check the answer in the
-    browser: ``box`` (the expected value, tolerances and messages of ``close``; None when the exercise
+    A "not yet" verdict also carries what the static book needs to check an answer in the browser: ``box`` (the expected value, tolerances and messages of ``close``; None when the exercise
     needs Python, e.g. a function to write) and the exercise's ``hint``."""
 
     name: str
@@ -47,10 +46,11 @@ class Verdict:
         return f"{'✓ Correct' if self.ok else '✗ Not yet'} ({self.name}): {self.message}"
 
     def _repr_html_(self) -> str | None:
-        """A placeholder's verdict as an answer box: the book's script (book_assets/book.js) turns it into
-        an input checked in the browser (or, for exercises that need Python, a note on how to run them)
-        and hides the plain verdict, which a live notebook shows as is."""
-        if not self.placeholder:
+        """A "not yet" verdict as an answer box: the book's script (book_assets/book.js) turns it into an
+        input checked in the browser (or, for exercises that need Python, a note on how to run them) and
+        the book's CSS hides the plain verdict, which a live notebook shows as is. (The book runs every
+        exercise cell with its placeholder, so its "not yet" verdicts are never a reader's answer.)"""
+        if self.ok:
             return None
         attrs = {"data-exercise": self.name, "data-hint": self.hint}
         if self.box is not None:
@@ -90,9 +90,11 @@ def check(name: str, answer: Any) -> Verdict:
         ok, msg = checker(answer)
     except Exception as exc:  # a learner's function that raises is a wrong answer, not a crash
         ok, msg = False, f"checking your answer raised {type(exc).__name__}: {exc}"
-    if not ok and hint:
+    if ok:
+        return Verdict(name, ok, msg)
+    if hint:
         msg += f". Hint: {hint}"
-    return Verdict(name, ok, msg)
+    return Verdict(name, ok, msg, box=answer_box(name), hint=hint)
 
 
 class _Probe:

@@ -49,7 +49,8 @@ def test_placeholder_gives_an_answer_box_with_the_checkers_tolerance():
     assert bptt.check("forward-2", v.box["expected"])  # the box's expected value is the right answer
     html = v._repr_html_()
     assert 'class="bptt-answer"' in html and "data-box=" in html and "Not yet" in html  # plain verdict, hidden by the book's CSS
-    assert bptt.check("forward-2", 7)._repr_html_() is None  # a real answer: the plain verdict only
+    assert bptt.check("forward-2", 1541)._repr_html_() is None  # a right answer: the plain verdict only
+    assert "bptt-answer-live" in bptt.check("forward-2", 7)._repr_html_()  # a stub's verdict: a box too
     v = bptt.check("loss-1", None)
     assert v.box["shape"] == [3]
     assert not bptt.check("loss-1", ...).ok
