@@ -1,7 +1,8 @@
 """Every page legible on a laptop and on a phone (issue 12), checked in Chromium at 1280 px and 390 px:
 figures and widget frames fill the text column and are stored sharp for HiDPI screens, nothing scrolls
 sideways on a phone, every control shows its current value, no developer output, typeset captions, alt
-text on every image, and axe-core (vendored, tests/browser/vendor) finds no serious or critical violation.
+text on every image, figures on a light card in dark mode, no code cut off at the column's edge, and
+axe-core (vendored, tests/browser/vendor) finds no serious or critical violation.
 
 Each page is opened once per viewport and measured; the tests assert on the measurements."""
 from __future__ import annotations
@@ -57,9 +58,23 @@ MEASURE_JS = """() => {
                      value, valueBox, buttons});
     });
   const captions = Array.from(art.querySelectorAll('figcaption, .caption-text')).map(c => c.innerText.trim());
+  const cutCode = Array.from(art.querySelectorAll('.cell_input pre, div.highlight pre')).filter(visible)
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => (pre.innerText.split('\\n').find(l => l.length > 88) || pre.innerText.slice(0, 60)).slice(0, 100));
   return {vw, colLeft, colWidth, scrollWidth: document.documentElement.scrollWidth,
-          figures, images, controls, captions, text: art.innerText,
+          figures, images, controls, captions, cutCode, text: art.innerText,
           stderr: art.querySelectorAll('.output.stderr, .output.traceback').length};
+}"""
+
+
+# in the theme's dark mode, every figure and frame widget sits on a light card
+DARK_JS = """() => {
+  document.documentElement.dataset.theme = 'dark';
+  const cards = Array.from(document.querySelectorAll('.cell_output img:not(.widget-image), .bptt-frame-widget'))
+    .filter(el => el.offsetParent !== null)
+    .map(el => ({what: (el.className || el.tagName).slice(0, 40), bg: getComputedStyle(el).backgroundColor}));
+  document.documentElement.dataset.theme = 'light';
+  return cards;
 }"""
 
 
@@ -93,6 +108,7 @@ def measured(browser, html_root):
                     _MEASURED[key] = {"error": f"{rel} at {viewport} did not finish loading: {exc}".splitlines()[0]}
                     pytest.fail(_MEASURED[key]["error"])
                 data = page.evaluate(MEASURE_JS)
+                data["darkCards"] = page.evaluate(DARK_JS)
                 page.add_script_tag(path=str(AXE))
                 data["axe"] = page.evaluate("""async () => {
                   const r = await axe.run(document, {resultTypes: ['violations']});
@@ -182,3 +198,15 @@ def test_axe_finds_no_serious_violation(measured, rel, viewport):
     violations = measured(rel, viewport)["axe"]
     assert not violations, f"{rel} at {viewport}: axe-core: " + "; ".join(
         f"{v['impact']} {v['id']} ({v['help']}) at {v['nodes']}" for v in violations)
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_shown_code_is_not_cut_off(measured, rel):
+    cut = measured(rel, "desktop")["cutCode"]
+    assert not cut, f"{rel}: code cells wider than the column (wrap at 88 characters): {cut}"
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_figures_sit_on_a_light_card_in_dark_mode(measured, rel):
+    dark = [c for c in measured(rel, "desktop")["darkCards"] if c["bg"] not in ("rgb(255, 255, 255)",)]
+    assert not dark, f"{rel}: figures or widgets without a light card in dark mode: {dark}"
