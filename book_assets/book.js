@@ -189,6 +189,17 @@
       icon.removeAttribute("role");
       icon.querySelectorAll("title").forEach(function (t) { t.remove(); });
     });
+    // ipywidgets' slider handle (role=slider) has no name: name it by the slider's label and let it say
+    // the value its readout shows (a SelectionSlider's own value is only an index)
+    document.querySelectorAll(".widget-slider").forEach(function (slider) {
+      var label = slider.querySelector(".widget-label"), readout = slider.querySelector(".widget-readout");
+      slider.querySelectorAll(".noUi-handle").forEach(function (h) {
+        var name = label && label.textContent.trim();
+        if (name && h.getAttribute("aria-label") !== name) h.setAttribute("aria-label", name);
+        var value = readout && (readout.value || readout.textContent || "").trim();
+        if (value && h.getAttribute("aria-valuetext") !== value) h.setAttribute("aria-valuetext", value);
+      });
+    });
     root.querySelectorAll("details > summary[aria-label]").forEach(function (s) {
       s.removeAttribute("aria-label");            // "Show code cell content" names it
     });
@@ -204,11 +215,14 @@
     scan(document);
     new MutationObserver(function (records) {
       records.forEach(function (r) {
-        if (r.type === "attributes") fixAlt(r.target.parentNode || document);
-        if (r.target && r.target.nodeType === 1) fixAlt(r.target);
-        r.addedNodes.forEach(function (n) { if (n.nodeType === 1) scan(n.parentNode || n); });
+        if (r.target && r.target.nodeType === 1) fixAlt(r.target.parentNode || r.target);
+        r.addedNodes.forEach(function (n) {
+          if (n.nodeType === 1) n.parentNode && n.parentNode.querySelectorAll(".bptt-answer").forEach(buildBox);
+        });
       });
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
+      fixNames(document);   // once per batch: names and readout values of controls
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true,
+                                attributeFilter: ["class"] });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

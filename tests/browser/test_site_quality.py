@@ -210,3 +210,40 @@ def test_shown_code_is_not_cut_off(measured, rel):
 def test_figures_sit_on_a_light_card_in_dark_mode(measured, rel):
     dark = [c for c in measured(rel, "desktop")["darkCards"] if c["bg"] not in ("rgb(255, 255, 255)",)]
     assert not dark, f"{rel}: figures or widgets without a light card in dark mode: {dark}"
+
+
+ANSWER_JS = """(div) => {
+  const box = JSON.parse(div.dataset.box);
+  const text = v => Array.isArray(v) ? '[' + v.map(text).join(', ') + ']' : String(v);
+  const wrong = v => Array.isArray(v) ? v.map(wrong) : v * 1.5 + 1;
+  return {right: text(box.expected), wrong: text(wrong(box.expected)), name: div.dataset.exercise};
+}"""
+
+
+@pytest.mark.parametrize("rel", [p for p in PAGES if Path(p).name[:2].isdigit()])
+def test_answer_boxes_check_answers_in_the_browser(browser, html_root, rel):
+    """Every exercise of the static page either has an answer box that accepts the right answer and
+    rejects a wrong one (as bptt.check would), or says how to run it; no verdict shows before an answer."""
+    context = browser.new_context(viewport=VIEWPORTS["phone"])
+    page = context.new_page()
+    try:
+        page.goto((html_root / rel).as_uri(), wait_until="load")
+        boxes = page.locator(".bptt-answer")
+        assert boxes.count(), f"{rel}: no exercise answer boxes (bptt.check(name, None) in the exercise cells)"
+        for i in range(boxes.count()):
+            div = boxes.nth(i)
+            div.scroll_into_view_if_needed()
+            if div.get_attribute("data-box") is None:
+                assert "live notebook" in div.inner_text(), f"{rel}: exercise {i + 1} says not how to run it"
+                continue
+            answers = div.evaluate(ANSWER_JS)
+            field, verdict = div.locator("input"), div.locator(".bptt-verdict")
+            assert field.is_visible() and verdict.inner_text() == ""
+            field.fill(answers["wrong"])
+            div.get_by_role("button", name="Check").click()
+            assert verdict.inner_text().startswith(f"✗ Not yet ({answers['name']})"), verdict.inner_text()
+            field.fill(answers["right"])
+            field.press("Enter")
+            assert verdict.inner_text().startswith(f"✓ Correct ({answers['name']})"), verdict.inner_text()
+    finally:
+        context.close()
