@@ -58,11 +58,12 @@ MEASURE_JS = """() => {
                      value, valueBox, buttons});
     });
   const captions = Array.from(art.querySelectorAll('figcaption, .caption-text')).map(c => c.innerText.trim());
+  const shownCode = Array.from(art.querySelectorAll('.cell_input')).filter(visible).map(c => c.innerText);
   const cutCode = Array.from(art.querySelectorAll('.cell_input pre, div.highlight pre')).filter(visible)
     .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
     .map(pre => (pre.innerText.split('\\n').find(l => l.length > 88) || pre.innerText.slice(0, 60)).slice(0, 100));
   return {vw, colLeft, colWidth, scrollWidth: document.documentElement.scrollWidth,
-          figures, images, controls, captions, cutCode, text: art.innerText,
+          figures, images, controls, captions, cutCode, shownCode, text: art.innerText,
           stderr: art.querySelectorAll('.output.stderr, .output.traceback').length};
 }"""
 
@@ -247,3 +248,14 @@ def test_answer_boxes_check_answers_in_the_browser(browser, html_root, rel):
             assert verdict.inner_text().startswith(f"✓ Correct ({answers['name']})"), verdict.inner_text()
     finally:
         context.close()
+
+
+PLOTTING_CODE = re.compile(r"frame_widget\(|plt\.subplots\(|plt\.figure\(|\.savefig\(")
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_plotting_code_is_collapsed(measured, rel):
+    """Plotting and widget-building cells are tagged hide-input: the page reads as prose, math, figures
+    and the code that teaches."""
+    shown = [c.strip().splitlines()[0][:70] for c in measured(rel, "desktop")["shownCode"] if PLOTTING_CODE.search(c)]
+    assert not shown, f"{rel}: {len(shown)} plotting cells shown (tag them hide-input): {shown}"
