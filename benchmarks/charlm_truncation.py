@@ -6,7 +6,7 @@ strategy sees the same sequential minibatches and makes one Adam update per mini
 same; they differ only in how far back each minibatch's gradient reaches.
 
 Usage (from the repository root):
-    python benchmarks/charlm_truncation.py                 # writes benchmarks/results/charlm_truncation.json
+    python benchmarks/charlm_truncation.py                 # writes bptt/data/results/charlm_truncation.json
     python benchmarks/charlm_truncation.py --updates 300   # a quicker run
 Runs on a GPU when torch.cuda.is_available(), on the CPU otherwise (7.5 minutes on a busy 2-core CPU).
 """
@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (tiny matrices: 1 is fastest)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "charlm_truncation.json"))
+    ap.add_argument("--out", default=str(ROOT / "bptt" / "data" / "results" / "charlm_truncation.json"))
     args = ap.parse_args()
 
     device = "cuda" if torch.cuda.is_available() else "cpu"

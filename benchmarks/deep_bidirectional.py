@@ -3,7 +3,7 @@ the delay grows: the label at step t is the input `delay` steps later.
 
 For every delay, model and seed: train with numpy Adam on fresh batches (bptt.deep_loss_and_grads),
 then measure the accuracy on 1000 new sequences over the steps whose label lies in the future
-(chance = 1/K). Prints a table and writes benchmarks/results/deep_bidirectional.json, which
+(chance = 1/K). Prints a table and writes bptt/data/results/deep_bidirectional.json, which
 book/09_deep.ipynb plots.
 
     python benchmarks/deep_bidirectional.py      # a few minutes on 2 CPU cores
@@ -27,7 +27,7 @@ DELAYS = [1, 2, 4, 8, 12, 16]
 MODELS = [(1, False), (2, False), (1, True), (2, True)]      # (n_layers, bidirectional)
 SEEDS = [0, 1, 2]
 CONFIG = dict(T=24, K=4, steps=600, hidden=32, batch=32, lr=1e-2, n_test=1000)
-OUT = Path(__file__).resolve().parent / "results" / "deep_bidirectional.json"
+OUT = Path(__file__).resolve().parents[1] / "bptt" / "data" / "results" / "deep_bidirectional.json"
 
 
 def run_one(job: tuple[int, bool, int, int]) -> dict:

@@ -2,7 +2,7 @@
 
 For every delay T, model (RNN; LSTM with forget-gate bias 1 and 3) and seed: train with numpy Adam on
 fresh batches, then measure the last-step accuracy on 1000 new sequences (chance = 1/K). Prints a table
-and writes benchmarks/results/lstm_vs_rnn.json, which book/07_lstm.ipynb plots.
+and writes bptt/data/results/lstm_vs_rnn.json, which book/07_lstm.ipynb plots.
 
     python benchmarks/lstm_vs_rnn.py            # about 5 minutes on 2 CPU cores
 """
@@ -25,7 +25,7 @@ DELAYS = [5, 10, 20, 30, 40, 60, 80]
 MODELS = [("rnn", None), ("lstm", 1.0), ("lstm", 3.0)]
 SEEDS = [0, 1, 2]
 CONFIG = dict(steps=600, batch=32, hidden=32, K=4, lr=1e-2, n_test=1000)
-OUT = Path(__file__).resolve().parent / "results" / "lstm_vs_rnn.json"
+OUT = Path(__file__).resolve().parents[1] / "bptt" / "data" / "results" / "lstm_vs_rnn.json"
 
 
 def run_one(job: tuple[str, float | None, int, int]) -> dict:

@@ -3,7 +3,7 @@
 Times ``bptt.loss_and_grads`` with method="naive" (every loss term back-propagated on its own, O(T^2)) and
 method="bptt" (one reverse sweep, O(T)), plus BPTT with sqrt(T) checkpoints, on one thread; measures the
 peak memory of BPTT and of the checkpointed version; prints the naive/bptt time ratio per T and the log-log
-slopes, and writes benchmarks/results/scaling.json (plotted by book/04_cost.ipynb).
+slopes, and writes bptt/data/results/scaling.json (plotted by book/04_cost.ipynb).
 
 Usage:  python benchmarks/scaling.py            (about a minute on one core)
         python benchmarks/scaling.py --quick    (a smoke run that writes nothing)
@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bptt import cost  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
+RESULTS = Path(__file__).resolve().parents[1] / "bptt" / "data" / "results" / "scaling.json"
 SIZES = dict(B=4, D=4, H=16, K=5)      # small, so the per-step work (not one big matmul) dominates
 FIT_FROM = 64                           # fit slopes on T >= this, where the fixed per-call cost is negligible
 

@@ -30,6 +30,7 @@ from .core.diagnostics import CopyContributions, copy_contributions, gradient_no
 from .core.params import RNNParams
 from .core.rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
 from .core.truncation import carry_multipliers, draw_xi, lookback_mask, path_weights
+from .data import data_path, load_json
 
 #: modules reachable as ``bptt.<name>`` (imported on first access)
 _MODULES = {
@@ -70,4 +71,5 @@ __all__ = [
     "DERIVATIVE_BOUND", "prepare", "state_grads", "StepCounter", "loss_and_grads_checkpointed",
     "weighted_loss_and_grads", "copy_contributions", "CopyContributions",
     "CellParams", "DeepRNNParams", "deep_forward", "deep_loss_and_grads",
+    "data_path", "load_json",
 ]

@@ -54,3 +54,27 @@ def test_forbidding_blocks_every_reference_and_restores() -> None:
     with pytest.raises(ValueError), checks.forbidding(paths.scalar_grads):
         raise ValueError("an error inside the block")
     assert paths.scalar_grads(rnn, xs, y)["w"] != 0  # restored after an error too
+
+
+def test_placeholder_gives_an_answer_box_with_the_checkers_tolerance():
+    v = bptt.check("forward-2", None)
+    assert v.placeholder and v.box is not None
+    assert v.box["shape"] == [] and v.box["rtol"] == 1e-6 and v.box["what"] == "number of parameters"
+    assert bptt.check("forward-2", v.box["expected"])  # the box's expected value is the right answer
+    html = v._repr_html_()
+    assert 'class="bptt-answer"' in html and "data-box=" in html and "Not yet" in html  # plain verdict, hidden by the book's CSS
+    assert bptt.check("forward-2", 1541)._repr_html_() is None  # a right answer: the plain verdict only
+    assert "bptt-answer-live" in bptt.check("forward-2", 7)._repr_html_()  # a stub's verdict: a box too
+    v = bptt.check("loss-1", None)
+    assert v.box["shape"] == [3]
+    assert not bptt.check("loss-1", ...).ok
+
+
+def test_exercises_that_need_python_get_no_box():
+    for name in checks.exercises():
+        box = bptt.check(name, None).box
+        if box is None:
+            continue
+        ok, _ = checks._REGISTRY[name][0](np.asarray(box["expected"]))
+        assert ok, name
+    assert bptt.check("chain-3", None).box is None  # a function to write

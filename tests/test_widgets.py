@@ -67,11 +67,56 @@ def test_initial_index_is_clamped_and_labels_checked():
         widgets.frame_widget(draw_line, {})
 
 
-def test_hidpi_frames_are_shown_at_a_fraction_of_their_pixel_width():
-    box = widgets.frame_widget(draw_line, {"slope": [1, 2]}, dpi=100, hidpi=1.5)
+def test_frames_are_stored_wide_enough_for_hidpi_and_carry_alt_text():
+    from bptt import plotting
+    box = widgets.frame_widget(draw_line, {"slope": widgets.Control([1, 2], label="slope")}, title="Lines",
+                               colors=32)
     _, shown = frames_of(box)
-    for img in shown.values():
-        width = int.from_bytes(img.value[16:20], "big")          # the PNG header's width field
-        assert img.layout.width == "100%" and img.layout.max_width == f"{width / 1.5:.0f}px"
-    plain = frames_of(widgets.frame_widget(draw_line, {"slope": [1]}))[1][(0,)]
-    assert plain.layout.max_width is None
+    for (i,), img in shown.items():
+        width = int.from_bytes(img.value[16:20], "big")
+        assert width >= 1.5 * plotting.COLUMN_PX, width
+        assert img.layout.width == "100%" and img.layout.height == "auto"
+        assert widgets.alt_of(img) == f"Lines (slope = {[1, 2][i]})"
+    box = widgets.frame_widget(draw_line, {"slope": [1, 2], "style": ["solid", "dashed"]},
+                               alt="A line of slope {slope}, {style}")
+    _, shown = frames_of(box)
+    assert widgets.alt_of(shown[(1, 0)]) == "A line of slope 2, solid"
+    assert widgets.alt_of(shown[(0, 0)]) != widgets.alt_of(shown[(1, 0)])
+    with pytest.raises(ValueError, match="not a control"):
+        widgets.frame_widget(draw_line, {"slope": [1]}, alt="{nope}")
+
+
+def test_controls_fit_a_phone_column():
+    box = widgets.frame_widget(draw_line, {"slope": [1, 2, 3], "style": ["solid", "dashed"]})
+    controls, _ = frames_of(box)
+    assert controls[0].layout.width == "100%" and controls[0].readout
+    assert controls[1].layout.flex_flow == "row wrap"
+
+
+def test_small_text_is_refused():
+    def tiny(slope):
+        fig, ax = plt.subplots(figsize=(9, 3))
+        ax.plot([0, slope])
+        ax.set_title("tiny", fontsize=6)
+        return fig
+    with pytest.raises(ValueError, match="smallest text"):
+        widgets.frame_widget(tiny, {"slope": [1, 2]})
+    with pytest.raises(TypeError, match="Figure"):
+        widgets.frame_widget(lambda slope: None, {"slope": [1]})
+
+
+def test_notebook_figures_are_stored_wide_and_text_is_measured():
+    from IPython.core.interactiveshell import InteractiveShell
+    from bptt import plotting
+    shell = InteractiveShell.instance()
+    plotting.use_book_style()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2])
+    data, meta = shell.display_formatter.format(fig)
+    png = data["image/png"]
+    png = png if isinstance(png, bytes) else __import__("base64").b64decode(png)
+    assert int.from_bytes(png[16:20], "big") >= 1.5 * plotting.COLUMN_PX
+    assert 300 < meta["image/png"]["width"] < 450  # a live notebook shows it at its own size
+    assert plotting.smallest_text_px(fig) >= plotting.MIN_TEXT_PX
+    plt.close(fig)
+    InteractiveShell.clear_instance()

@@ -2,10 +2,12 @@
 gets a verdict that says whether the answer is right and, if not, what is off (shape, size, a hint)."""
 from __future__ import annotations
 
+import html
 import importlib
+import json
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -31,13 +33,23 @@ def _load(prefix: str | None = None) -> None:
                 importlib.import_module(module)
 
 
+#: the largest expected array (entries) an answer box of the static book carries
+MAX_BOX_ENTRIES = 2000
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The result of a check; true when the answer is right. Shown as one line in the notebook."""
+    """The result of a check; true when the answer is right. Shown as one line in the notebook.
+
+    A "not yet" verdict also carries what the static book needs to check an answer in the browser: ``box`` (the expected value, tolerances and messages of ``close``; None when the exercise
+    needs Python, e.g. a function to write) and the exercise's ``hint``."""
 
     name: str
     ok: bool
     message: str
+    placeholder: bool = field(default=False, compare=False)
+    box: dict[str, Any] | None = field(default=None, compare=False)
+    hint: str = field(default="", compare=False)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -50,6 +62,20 @@ class Verdict:
 
     def __repr__(self) -> str:
         return f"{'✓ Correct' if self.ok else '✗ Not yet'} ({self.name}): {self.message}"
+
+    def _repr_html_(self) -> str | None:
+        """A "not yet" verdict as an answer box: the book's script (book_assets/book.js) turns it into an
+        input checked in the browser (or, for exercises that need Python, a note on how to run them) and
+        the book's CSS hides the plain verdict, which a live notebook shows as is. (The book runs every
+        exercise cell with its placeholder, so its "not yet" verdicts are never a reader's answer.)"""
+        if self.ok:
+            return None
+        attrs = {"data-exercise": self.name, "data-hint": self.hint}
+        if self.box is not None:
+            attrs["data-box"] = json.dumps(self.box, separators=(",", ":"))
+        attr_text = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
+        return (f'<div class="bptt-answer" {attr_text}>'
+                f'<p class="bptt-answer-live">{html.escape(repr(self))}</p></div>')
 
 
 def register(name: str, checker: Checker, hint: str = "") -> None:
@@ -80,19 +106,63 @@ def check(name: str, answer: Any) -> Verdict:
     checker, hint = _REGISTRY[name]
     if answer is None or answer is Ellipsis:
         return Verdict(name, False, "no answer yet: replace the placeholder with your answer" +
-                       (f". Hint: {hint}" if hint else ""))
+                       (f". Hint: {hint}" if hint else ""), placeholder=True, box=answer_box(name), hint=hint)
     try:
         ok, msg = checker(answer)
     except Exception as exc:  # a learner's function that raises is a wrong answer, not a crash
         ok, msg = False, f"checking your answer raised {type(exc).__name__}: {exc}"
-    if not ok and hint:
+    if ok:
+        return Verdict(name, ok, msg)
+    if hint:
         msg += f". Hint: {hint}"
-    return Verdict(name, ok, msg)
+    return Verdict(name, ok, msg, box=answer_box(name), hint=hint)
+
+
+class _Probe:
+    """The answer ``answer_box`` passes to a checker to learn what ``close`` would compare it with."""
+
+
+class _Compared(Exception):
+    def __init__(self, expected: Any, rtol: float, atol: float, what: str) -> None:
+        super().__init__(what)
+        self.expected, self.rtol, self.atol, self.what = expected, rtol, atol, what
+
+
+def answer_box(name: str) -> dict[str, Any] | None:
+    """What a browser needs to check exercise ``name`` without Python, or None if it cannot.
+
+    An exercise whose checker compares the answer with ``close`` first is a numeric or array answer:
+    the box holds the expected value, ``rtol``, ``atol``, the ``what`` of the messages, and the message
+    the checker gives a right answer. Checkers that need Python (a function to write, a custom test)
+    give None."""
+    checker, _hint = _REGISTRY[name]
+    try:
+        checker(_Probe())
+    except _Compared as c:
+        e = np.asarray(c.expected, dtype=float)
+        if e.size > MAX_BOX_ENTRIES or not np.all(np.isfinite(e)):
+            return None
+        try:
+            ok, ok_message = checker(c.expected)
+        except Exception:  # a checker that cannot take its own expected value: no box
+            return None
+        if not ok:
+            return None
+        return {"expected": e.tolist(), "shape": list(e.shape), "rtol": c.rtol, "atol": c.atol,
+                "what": c.what, "ok_message": ok_message}
+    except Exception:  # the checker rejected the probe some other way: it needs Python
+        return None
+    return None
 
 
 def close(answer: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-9, what: str = "answer"
           ) -> tuple[bool, str]:
-    """Compare numbers, arrays or RNNParams; the message names the first thing that differs."""
+    """Compare numbers, arrays or RNNParams; the message names the first thing that differs.
+    The static book repeats this comparison and its messages in the browser (book_assets/book.js)."""
+    if isinstance(answer, _Probe):
+        if isinstance(expected, RNNParams):
+            return False, "an RNNParams answer needs Python"
+        raise _Compared(expected, rtol, atol, what)
     if isinstance(expected, RNNParams):
         if not isinstance(answer, RNNParams):
             return False, f"expected an RNNParams (U, W, V, b, c), got {type(answer).__name__}"
@@ -147,7 +217,10 @@ def _is_int(v: Any) -> bool:
 
 
 def exact_int(answer: Any, expected: int, *, what: str = "answer") -> tuple[bool, str]:
-    """An integer answer, compared exactly: a float (even 5.0) or a bool is a wrong type, not a near miss."""
+    """An integer answer, compared exactly: a float (even 5.0) or a bool is a wrong type, not a near miss.
+    (The static book's answer box compares the number typed with ``expected`` exactly.)"""
+    if isinstance(answer, _Probe):
+        raise _Compared(expected, 0.0, 0.0, what)
     if not _is_int(answer):
         return False, f"the {what} must be an integer (int), got {type(answer).__name__} {answer!r}"
     if int(answer) == expected:

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import close, exercise
+from .checks import close, exact_int, exercise
 from ..core.params import RNNParams
 from ..core.rnn import forward
 
@@ -39,6 +39,5 @@ def _check_param_count(answer: Any) -> tuple[bool, str]:
 def _check_steps_to_million(answer: Any) -> tuple[bool, str]:
     rho, target = 1.5, 1e6
     steps = int(np.ceil(np.log(target) / np.log(rho)))
-    ok = isinstance(answer, (int, np.integer)) and int(answer) == steps
-    return ok, (f"{steps} steps: 1.5^{steps} = {rho ** steps:.3g} is the first power above 10^6" if ok
-                else f"expected an integer number of steps, got {answer!r}")
+    ok, msg = exact_int(answer, steps, what="number of steps")
+    return ok, (f"{steps} steps: 1.5^{steps} = {rho ** steps:.3g} is the first power above 10^6" if ok else msg)

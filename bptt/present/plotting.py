@@ -1,56 +1,206 @@
-"""Figure conventions shared by every chapter: one colour map for gradient magnitude, log scales for
-gradient norms, labelled axes. Functions draw into a given Axes and return what they drew."""
+"""Figure conventions shared by every chapter: one colour map for gradient magnitude with a colour bar on
+every map, log scales for gradient norms, labelled axes, and figures stored sharp enough for HiDPI screens.
+
+Every figure of the book is shown at the width of the text column (``COLUMN_PX`` CSS pixels at a 1280 px
+wide window) and stored ``STORED_WIDTH_PX`` pixels wide (>= 1.5x, sharp on HiDPI screens), whatever its
+size in inches. Its smallest text is then ``fontsize_pt / 72 * COLUMN_PX / width_in`` CSS pixels; keep it
+>= ``MIN_TEXT_PX`` (``smallest_text_px`` measures it; ``use_book_style`` sizes the fonts so that figures up
+to ``MAX_FIGURE_WIDTH_IN`` inches wide pass). Functions draw into a given Axes and return what they drew."""
 from __future__ import annotations
+
+from io import BytesIO
+from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
+from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 #: the colour map for "gradient magnitude" across the book (dark = little gradient arrives)
 GRAD_CMAP = "magma"
+#: the colour-bar label of a gradient-flow map G_{t,k} (DECISIONS.md notation)
+GRAD_LABEL = r"$\|\partial L_t / \partial h_k\|$"
 #: colours for the strategies / models compared across chapters
 COLORS = {"full": "#1f77b4", "window": "#ff7f0e", "detach": "#2ca02c", "randomized": "#d62728",
           "rnn": "#1f77b4", "lstm": "#9467bd", "bound": "#555555"}
 
+#: width of the book's text column (CSS px) in a 1280 px wide browser window; figures fill it
+COLUMN_PX = 700
+#: pixels a stored figure or widget frame is wide: >= 1.5 x COLUMN_PX, sharp on HiDPI screens
+STORED_WIDTH_PX = 1100
+#: the smallest text a figure may show, in CSS px, when it fills the column
+MIN_TEXT_PX = 11.0
+#: the book's base font size (pt); with it, figures up to MAX_FIGURE_WIDTH_IN inches keep text >= MIN_TEXT_PX
+BASE_FONT_PT = 11.0
+MAX_FIGURE_WIDTH_IN = BASE_FONT_PT / 72 * COLUMN_PX / MIN_TEXT_PX
+#: palette size for stored PNGs: adaptive palettes make files about 3x smaller with no visible change
+PALETTE_COLORS = 256
+
 
 def use_book_style() -> None:
-    """Matplotlib defaults for the book: readable at dpi 70-100, no top/right spines."""
-    plt.rcParams.update({"figure.dpi": 90, "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
-                         "axes.spines.top": False, "axes.spines.right": False, "figure.autolayout": False})
+    """Matplotlib defaults for the book, and (in a notebook) figures shown as sharp PNGs.
+
+    Fonts: BASE_FONT_PT for every text (ticks and legends included), so a figure up to
+    MAX_FIGURE_WIDTH_IN (about 9.7 in) wide keeps its text >= MIN_TEXT_PX when it fills the column.
+    In IPython the PNG of each figure is stored STORED_WIDTH_PX wide (see ``figure_png``) and
+    displayed at its natural size in a live notebook; the book's CSS scales it to the column."""
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": BASE_FONT_PT,
+                         "axes.titlesize": BASE_FONT_PT + 1, "axes.labelsize": BASE_FONT_PT,
+                         "xtick.labelsize": BASE_FONT_PT, "ytick.labelsize": BASE_FONT_PT,
+                         "legend.fontsize": BASE_FONT_PT, "figure.titlesize": BASE_FONT_PT + 1,
+                         "axes.spines.top": False, "axes.spines.right": False, "figure.autolayout": False,
+                         "figure.facecolor": "white", "savefig.facecolor": "white"})
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with every notebook kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    # load the backend now: loading matplotlib-inline (at the first figure otherwise) resets the figure
+    # formatters, so register after it
+    plt.switch_backend(plt.get_backend())
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, _ipython_png)
 
 
-def plot_gradient_map(ax: Axes, G: np.ndarray, *, title: str = "", vmin: float | None = None,
-                      vmax: float | None = None, colorbar: bool = True,
-                      label: str = r"$\|\partial L_t / \partial h_k\|$") -> AxesImage:
-    """Draw a gradient-flow map G: (T, T), G[t-1, k-1] = G_{t,k} for k <= t, as a heatmap on a log colour
-    scale. Rows: loss term L_t; columns: the state h_k the gradient arrives at, both labelled 1..T as in the
-    book's math. Zeros (nothing arrives) are left blank."""
+def _ipython_png(fig: Figure) -> tuple[bytes, dict[str, int]] | None:
+    """IPython's PNG formatter for figures: STORED_WIDTH_PX wide, shown at the figure's own size."""
+    if not fig.axes and not fig.lines:
+        return None
+    png = figure_png(fig, close=False)
+    width_in = _tight_width_in(fig)
+    css_width = int(round(width_in * fig.dpi))
+    w, h = _png_size(png)
+    return png, {"width": css_width, "height": int(round(css_width * h / w))}
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+_PAD_IN = 0.05
+
+
+def _tight_width_in(fig: Figure) -> float:
+    """Width (in) of the figure as saved with bbox_inches='tight' and pad_inches=_PAD_IN."""
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    return float(bbox.width) + 2 * _PAD_IN
+
+
+def figure_png(fig: Figure, *, width_px: int = STORED_WIDTH_PX, colors: int | None = PALETTE_COLORS,
+               min_dpi: float = 0.0, close: bool = True) -> bytes:
+    """The figure as PNG bytes, ``width_px`` pixels wide (cropped to its content), at least ``min_dpi``.
+
+    colors: quantize to an adaptive palette of that many colours (no dithering); None keeps full colour.
+    close: close the figure, so a notebook does not show it a second time."""
+    if width_px < 16:
+        raise ValueError(f"width_px must be at least 16 pixels, got {width_px}")
+    if colors is not None and not 2 <= colors <= 256:
+        raise ValueError(f"colors must be between 2 and 256 (or None), got {colors}")
+    if fig.canvas is None:  # pragma: no cover - a Figure() made without pyplot
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        FigureCanvasAgg(fig)
+    dpi = max(width_px / _tight_width_in(fig), float(min_dpi))
+    buf = BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=_PAD_IN,
+                facecolor=fig.get_facecolor())
+    if close:
+        plt.close(fig)
+    if colors is None:
+        return buf.getvalue()
+    from PIL import Image
+    image = Image.open(BytesIO(buf.getvalue())).convert("RGB")
+    small = BytesIO()
+    image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        small, format="PNG", optimize=True)
+    return small.getvalue()
+
+
+def smallest_text_px(fig: Figure, column_px: float = COLUMN_PX) -> float:
+    """The size (CSS px) of the smallest visible text of ``fig`` when the figure fills a column
+    ``column_px`` wide (inf if it has no text). Compare with MIN_TEXT_PX."""
+    fig.canvas.draw()  # tick labels exist only once drawn
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+             and _in_view(t)]
+    if not sizes:
+        return float("inf")
+    return min(sizes) / 72 * column_px / _tight_width_in(fig)
+
+
+def _in_view(t: Text) -> bool:
+    """Tick labels outside the axis range are kept by matplotlib but not drawn."""
+    try:
+        return t.get_window_extent().width > 0
+    except RuntimeError:  # pragma: no cover - text without a renderer
+        return True
+
+
+def add_colorbar(mappable: ScalarMappable, ax: Axes | Sequence[Axes], label: str = "", **kwargs: Any
+                 ) -> Colorbar:
+    """A colour bar for ``mappable`` beside ``ax`` (one Axes, or several sharing the bar), labelled;
+    every colour map in the book gets one (use it for maps that are not drawn by plot_gradient_map)."""
+    axes = ax if isinstance(ax, Axes) else list(np.ravel(ax))
+    fig = (axes if isinstance(axes, Axes) else axes[0]).figure
+    kwargs.setdefault("fraction", 0.046 if isinstance(axes, Axes) else 0.03)
+    kwargs.setdefault("pad", 0.03)
+    return fig.colorbar(mappable, ax=axes, label=label, **kwargs)
+
+
+def gradient_norm(G: np.ndarray, vmin: float | None = None, vmax: float | None = None) -> LogNorm:
+    """The log colour scale of a gradient-flow map (12 decades at most below its largest entry)."""
     G = np.asarray(G, dtype=float)
-    pos = G[G > 0]
+    pos = G[np.isfinite(G) & (G > 0)]
     lo = vmin if vmin is not None else (max(pos.min(), pos.max() * 1e-12) if pos.size else 1e-12)
     hi = vmax if vmax is not None else (pos.max() if pos.size else 1.0)
     if hi <= lo:
         hi = lo * 10
-    shown = np.where(G > 0, np.clip(G, lo, hi), np.nan)
-    T = G.shape[0]                      # axes in the book's 1-based step numbers: G[t-1, k-1] is G_{t,k}
-    im = ax.imshow(shown, cmap=GRAD_CMAP, norm=LogNorm(vmin=lo, vmax=hi), origin="upper",
-                   interpolation="nearest", aspect="equal", extent=(0.5, T + 0.5, T + 0.5, 0.5))
+    return LogNorm(vmin=lo, vmax=hi)
+
+
+def plot_gradient_map(ax: Axes, G: np.ndarray, *, title: str = "", vmin: float | None = None,
+                      vmax: float | None = None, colorbar: bool | Sequence[Axes] = True,
+                      label: str = GRAD_LABEL) -> AxesImage:
+    """Draw a gradient-flow map G: (T, T), ``G[t-1, k-1]`` = G_{t,k} for k <= t, on a log colour scale
+    (GRAD_CMAP) with a colour bar. Rows: loss term t; columns: the state h_k the gradient arrives at. The
+    tick labels show the math's 1-based t and k; data coordinates stay 0-based (the pixel of G[i, j] is
+    centred at x = j, y = i), so overlays use code indices. Zeros (nothing arrives) are left blank.
+    colorbar: True for a bar beside ``ax``; a list of Axes to share one bar (draw it once, on the last
+    map); False when another map's bar already covers this one."""
+    G = np.asarray(G, dtype=float)
+    if G.ndim != 2:
+        raise ValueError(f"G must be a (T, T) array, got shape {G.shape}")
+    norm = gradient_norm(G, vmin, vmax)
+    shown = np.where(G > 0, np.clip(G, norm.vmin, norm.vmax), np.nan)
+    im = ax.imshow(shown, cmap=GRAD_CMAP, norm=norm, origin="upper", interpolation="nearest", aspect="equal")
+    one_based = FuncFormatter(lambda v, _pos: f"{int(round(v)) + 1}")  # data stay 0-based (overlays)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        axis.set_major_formatter(one_based)
     ax.set_facecolor("#f0f0f0")
-    return label_map(ax, im, xlabel="state $h_k$ that receives the gradient", ylabel="loss term $L_t$", title=title,
-                     colorbar=colorbar, label=label)
+    return label_map(ax, im, xlabel="state $h_k$ that receives the gradient", ylabel="loss term $t$",
+                     title=title, colorbar=colorbar, label=label)
 
 
-def label_map(ax: Axes, im: AxesImage, *, xlabel: str, ylabel: str, title: str = "", colorbar: bool = True,
-              label: str = "", pad: float = 0.04) -> AxesImage:
-    """Axis labels, an optional title and an optional colour bar (labelled ``label``) for a (t, k) map."""
+def label_map(ax: Axes, im: AxesImage, *, xlabel: str, ylabel: str, title: str = "",
+              colorbar: bool | Sequence[Axes] = True, label: str = "") -> AxesImage:
+    """Axis labels, an optional title and a colour bar (labelled ``label``) for a (t, k) map.
+    colorbar: True for a bar beside ``ax``; a list of Axes to share one bar; False for none."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=pad, label=label)
+    if colorbar is True:
+        add_colorbar(im, ax, label)
+    elif colorbar is not False:
+        add_colorbar(im, colorbar, label)
     return im
 
 

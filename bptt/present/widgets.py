@@ -8,15 +8,16 @@ This is the only module of the library that imports ipywidgets.
 """
 from __future__ import annotations
 
+import base64
+import html
 import itertools
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
-from PIL import Image
+
+from . import plotting
 
 #: the page budget the course keeps for one widget's embedded frames (base64 inflates PNG bytes by 4/3)
 DEFAULT_MAX_BYTES = 1_000_000
@@ -53,51 +54,54 @@ class Control:
         self.initial = min(max(int(self.initial), 0), len(self.values) - 1)
 
     def make(self, name: str) -> widgets.Widget:
-        """The ipywidget for this control; its ``index`` trait selects the frame."""
+        """The ipywidget for this control; its ``index`` trait selects the frame. It takes the column's
+        width (the slider's track shrinks on a phone, its readout stays in view; buttons wrap)."""
         desc = self.label or name
         style = {"description_width": "initial"}
         if self.kind == "slider":
             return widgets.SelectionSlider(options=self._names, index=self.initial, description=desc,
-                                           continuous_update=True, style=style,
-                                           layout=widgets.Layout(width="420px"))
+                                           continuous_update=True, readout=True, style=style,
+                                           layout=widgets.Layout(width="100%", max_width="36rem"))
         if self.kind == "buttons":
-            return widgets.ToggleButtons(options=self._names, index=self.initial, description=desc, style=style)
-        return widgets.Dropdown(options=self._names, index=self.initial, description=desc, style=style)
+            return widgets.ToggleButtons(options=self._names, index=self.initial, description=desc,
+                                         style={**style, "button_width": "auto"},
+                                         layout=widgets.Layout(width="100%", flex_flow="row wrap"))
+        return widgets.Dropdown(options=self._names, index=self.initial, description=desc, style=style,
+                                layout=widgets.Layout(width="auto", max_width="100%"))
+
+    def shown(self, index: int) -> str:
+        """The label the control shows for value number ``index``."""
+        return self._names[index]
 
 
-def figure_png(fig: Figure, dpi: int = 70, colors: int | None = 128) -> bytes:
-    """The figure as PNG bytes; the figure is closed so the notebook does not print it a second time.
-    ``colors``: quantize to an adaptive palette of that many colours (about 3x smaller files, no visible
-    change for line plots and heatmaps); None keeps full colour."""
-    buf = BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    if colors is None:
-        return buf.getvalue()
-    image = Image.open(BytesIO(buf.getvalue())).convert("RGB")
-    small = BytesIO()
-    image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        small, format="PNG", optimize=True)
-    return small.getvalue()
+def figure_png(fig: Figure, dpi: float = 0.0, colors: int | None = plotting.PALETTE_COLORS,
+               width_px: int = plotting.STORED_WIDTH_PX) -> bytes:
+    """The figure as a palette PNG ``width_px`` wide (at least ``dpi``); the figure is closed so the
+    notebook does not print it a second time. See ``plotting.figure_png``."""
+    return plotting.figure_png(fig, width_px=width_px, colors=colors, min_dpi=dpi)
 
 
 def _as_control(spec: Any) -> Control:
     return spec if isinstance(spec, Control) else Control(values=list(spec))
 
 
-def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: int = 70,
-                 colors: int | None = 128, max_bytes: int = DEFAULT_MAX_BYTES, title: str = "",
-                 hidpi: float | None = None) -> widgets.VBox:
+def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: float = 0.0,
+                 colors: int | None = 64, max_bytes: int = DEFAULT_MAX_BYTES, title: str = "",
+                 alt: str = "", width_px: int = plotting.STORED_WIDTH_PX) -> widgets.VBox:
     """A kernel-free interactive figure.
 
     draw: called as ``draw(**{name: value})`` for every combination of control values; returns a
-    matplotlib Figure (it is closed here; saved at ``dpi`` with a ``colors``-entry palette). controls: name -> ``Control`` or a plain sequence of values,
-    in the order the controls are shown. Frames = product of the numbers of values; their PNGs are
-    embedded in the page (identical frames once), so the total is checked against ``max_bytes``
-    (ValueError if exceeded). A control that does not change the picture for some settings costs nothing there.
-    hidpi: show each frame at most 1/hidpi of its pixel width (e.g. 1.5: sharp on 1.5x screens), scaled
-    down to fit narrower columns; None shows frames at their pixel size.
-    Returns a VBox of the controls above the picture.
+    matplotlib Figure (it is closed here). Each frame is stored ``width_px`` pixels wide (>= 1.5x the
+    text column it fills, so it is sharp on HiDPI screens; ``dpi`` is only a lower bound) as a PNG with a
+    ``colors``-entry palette. controls: name -> ``Control`` or a plain sequence of values, in the order the
+    controls are shown. Frames = product of the numbers of values; their PNGs are embedded in the page
+    (identical frames once), so the total is checked against ``max_bytes`` (ValueError if exceeded:
+    use fewer values or a smaller palette). A control that does not change the picture for some settings
+    costs nothing there. The first frame's smallest text must be >= plotting.MIN_TEXT_PX when the frame
+    fills the column (ValueError otherwise: larger fonts or a narrower figure).
+    alt: the frames' alt text, a template formatted with each control's shown label by name (e.g.
+    ``"Gradient-flow map, {activation}, rho = {rho}"``); default: the title (or "Figure") followed by
+    every control's label and value. Returns a VBox of the controls above the picture.
     """
     if not controls:
         raise ValueError("frame_widget needs at least one control")
@@ -107,18 +111,21 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     images: dict[tuple[int, ...], widgets.Image] = {}
     by_bytes: dict[bytes, widgets.Image] = {}  # identical frames share one Image model (embedded once)
     for idx in itertools.product(*(range(len(s.values)) for s in specs)):
-        png = figure_png(draw(**{n: s.values[i] for n, s, i in zip(names, specs, idx)}), dpi=dpi, colors=colors)
+        fig = draw(**{n: s.values[i] for n, s, i in zip(names, specs, idx)})
+        if not isinstance(fig, Figure):
+            raise TypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
+        if not images:
+            _require_legible(fig)
+        png = figure_png(fig, dpi=dpi, colors=colors, width_px=width_px)
         if png not in by_bytes:
             total += len(png) * 4 // 3
             if total > max_bytes:
                 raise ValueError(f"frame_widget: the frames exceed the page budget of {max_bytes} bytes after "
-                                 f"{len(by_bytes) + 1} distinct frames; use fewer control values, a smaller "
-                                 "figure or a lower dpi")
-            size = {}
-            if hidpi is not None:
-                width = Image.open(BytesIO(png)).width / hidpi
-                size["layout"] = widgets.Layout(width="100%", max_width=f"{width:.0f}px", height="auto")
-            by_bytes[png] = widgets.Image(value=png, format="png", **size)
+                                 f"{len(by_bytes) + 1} distinct frames; use fewer control values or fewer "
+                                 "colours (colors=32)")
+            image = widgets.Image(value=png, format="png", layout=widgets.Layout(width="100%", height="auto"))
+            image.add_class(alt_class(_alt_text(alt, title, names, specs, idx)))
+            by_bytes[png] = image
         images[idx] = by_bytes[png]
 
     stacks_at: list[list[widgets.Stack]] = [[] for _ in specs]
@@ -127,7 +134,8 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
         if level == len(specs):
             return images[prefix]
         kids = [nest(level + 1, prefix + (i,)) for i in range(len(specs[level].values))]
-        stack = widgets.Stack(children=kids, selected_index=specs[level].initial)
+        stack = widgets.Stack(children=kids, selected_index=specs[level].initial,
+                              layout=widgets.Layout(width="100%"))
         stacks_at[level].append(stack)
         return stack
 
@@ -135,9 +143,49 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     inputs = [s.make(n) for n, s in zip(names, specs)]
     links = [widgets.jslink((inp, "index"), (st, "selected_index"))
              for inp, level in zip(inputs, stacks_at) for st in level]
-    header = [widgets.HTML(f"<b>{title}</b>")] if title else []
-    box = widgets.VBox(header + inputs + [root])
+    header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
+    box = widgets.VBox(header + inputs + [root], layout=widgets.Layout(width="100%"))
+    box.add_class("bptt-frame-widget")
     box._bptt_links = links  # keep the links alive so they are part of the saved widget state
     box._bptt_frames = len(by_bytes)
     box._bptt_bytes = total
     return box
+
+
+#: prefix of the CSS class that carries a frame's alt text (ipywidgets' Image has no alt, and a tooltip
+#: on an Image breaks its view in the page); book_assets/book.js decodes it into the img's alt attribute
+ALT_CLASS_PREFIX = "bptt-alt-"
+
+
+def alt_class(text: str) -> str:
+    """The CSS class that carries alt text ``text``: the prefix, then its UTF-8 in unpadded base64url."""
+    return ALT_CLASS_PREFIX + base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def alt_of(image: widgets.Image) -> str:
+    """The alt text a frame carries (see alt_class)."""
+    for cls in image._dom_classes:
+        if cls.startswith(ALT_CLASS_PREFIX):
+            code = cls[len(ALT_CLASS_PREFIX):]
+            return base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)).decode("utf-8")
+    return ""
+
+
+def _alt_text(template: str, title: str, names: list[str], specs: list[Control], idx: tuple[int, ...]) -> str:
+    shown = {n: s.shown(i) for n, s, i in zip(names, specs, idx)}
+    if template:
+        try:
+            return template.format(**shown)
+        except KeyError as exc:
+            raise ValueError(f"alt template names {exc}, which is not a control; controls: {names}") from None
+    settings = ", ".join(f"{s.label or n} = {shown[n]}" for n, s in zip(names, specs))
+    return f"{title or 'Figure'} ({settings})"
+
+
+def _require_legible(fig: Figure) -> None:
+    smallest = plotting.smallest_text_px(fig)
+    if smallest < plotting.MIN_TEXT_PX:
+        raise ValueError(f"frame_widget: the smallest text of the frame would be {smallest:.1f} px when the frame "
+                         f"fills the {plotting.COLUMN_PX} px column (at least {plotting.MIN_TEXT_PX:g} px): use "
+                         f"larger fonts or a narrower figure (<= {plotting.MAX_FIGURE_WIDTH_IN:.1f} in at "
+                         f"{plotting.BASE_FONT_PT:g} pt)")

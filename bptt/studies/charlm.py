@@ -2,7 +2,7 @@
 
 The pieces, in the order the chapter uses them:
 
-* ``load_text`` / ``Vocab``: the corpus shipped in ``data/`` and a character vocabulary (encode/decode).
+* ``load_text`` / ``Vocab``: the corpus shipped in ``bptt/data/`` and a character vocabulary (encode/decode).
 * ``stream_layout`` / ``sequential_batches``: the corpus cut into B contiguous streams (one per batch row);
   minibatch i holds positions i*T .. (i+1)*T - 1 of every stream, so minibatch i+1 *continues* minibatch i
   row by row and the hidden state can be carried across them.
@@ -28,12 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.validation import positive_int, probability
-from .torch_ref import TorchRNN
 from ..core.truncation import draw_xi
+from ..core.validation import positive_int, probability
+from ..data import DATA_DIR
+from .torch_ref import TorchRNN
 
-#: the corpus shipped with the course (see data/README.md)
-DATA_PATH = Path(__file__).resolve().parents[2] / "data" / "tinyshakespeare.txt"
+#: the corpus shipped with the course, inside the package (see bptt/data/README.md)
+DATA_PATH = DATA_DIR / "tinyshakespeare.txt"
 STRATEGIES = ("full", "detach", "randomized")
 
 
@@ -42,7 +43,7 @@ def load_text(n_chars: int | None = None, path: str | Path | None = None) -> str
     """The first ``n_chars`` characters of the corpus (all of it if None)."""
     path = DATA_PATH if path is None else Path(path)
     if not path.is_file():
-        raise ValueError(f"corpus file not found: {path} (the repository ships data/tinyshakespeare.txt)")
+        raise ValueError(f"corpus file not found: {path} (the package ships bptt/data/tinyshakespeare.txt)")
     text = path.read_text(encoding="utf-8")
     if n_chars is not None:
         text = text[:positive_int(n_chars, "n_chars")]

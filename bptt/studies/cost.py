@@ -219,7 +219,7 @@ def plot_visits(ax: Axes, visits: list[tuple[int, int, int]], T: int, *, title: 
                 ax.text(k, t, f"{grid[t - 1, k - 1]:.0f}", ha="center", va="center", fontsize=7,
                         color="white" if grid[t - 1, k - 1] < 0.6 * n else "black")
     return plotting.label_map(ax, im, xlabel="step k the gradient crosses", ylabel="loss term t", title=title,
-                              colorbar=colorbar, label="product number", pad=0.03)
+                              colorbar=colorbar, label="product number")
 
 
 def draw_cost_frame(T: int, timing: dict[str, np.ndarray]) -> Figure:
