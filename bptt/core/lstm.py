@@ -15,7 +15,7 @@ weighted per step: L = sum_t w_t L_t, so ``weights = [0, ..., 0, 1]`` scores onl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .validation import as_float_array, as_labels, as_sequence, as_shaped, as_state, as_weights, choice, positive_int
 from .activations import sigmoid as _sigmoid
-from .params import ParamArrays
+from .params import ParamArrays, array_size, output_weights, set_fields
 from .rnn import logits_grad, losses_and_logits_grad
 
 #: the gate blocks of W_ih, W_hh and b, in torch.nn.LSTM's order
@@ -57,27 +57,13 @@ class LSTMParams(ParamArrays):
         H = W_ih.shape[0] // 4
         W_hh = as_shaped(self.W_hh, "W_hh", (4 * H, H), "(4H, H)")
         b = as_shaped(self.b, "b", (4 * H,), "(4H,)")
-        V = as_float_array(self.V, "V", 2)
-        if V.shape[1] != H or V.shape[0] == 0:
-            raise ValueError(f"V must have shape (K, H) with K >= 1 and H = {H}, got {V.shape}")
+        V = output_weights(self.V, H, nonempty=True)
         c = as_shaped(self.c, "c", (V.shape[0],), "(K,)")
-        for f, arr in zip(fields(self), (W_ih, W_hh, b, V, c)):
-            object.__setattr__(self, f.name, arr)
+        set_fields(self, (W_ih, W_hh, b, V, c))
 
-    @property
-    def n_in(self) -> int:
-        """D, the input size."""
-        return self.W_ih.shape[1]
-
-    @property
-    def n_hidden(self) -> int:
-        """H, the number of hidden (and cell) units."""
-        return self.W_hh.shape[1]
-
-    @property
-    def n_out(self) -> int:
-        """K, the number of classes."""
-        return self.V.shape[0]
+    n_in = array_size("W_ih", 1, "D, the input size.")
+    n_hidden = array_size("W_hh", 1, "H, the number of hidden (and cell) units.")
+    n_out = array_size("V", 0, "K, the number of classes.")
 
     def gate(self, name: str) -> slice:
         """Rows of W_ih / W_hh / b that belong to gate ``name`` in ``GATES``."""

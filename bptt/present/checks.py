@@ -172,3 +172,53 @@ def exact_steps(answer: Any, expected: list[int], *, what: str = "steps") -> tup
         return True, f"the {what} are {sorted(expected)}"
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     return False, f"you listed {sorted(got)}; missing {missing}, should not be there {extra}"
+
+
+def exact_count(answer: Any, expected: int, *, wrong: Callable[[int], str], right: str) -> tuple[bool, str]:
+    """An exact count: an int (not a bool or float) equal to ``expected``. ``wrong(n)`` says what is off about
+    a wrong count n; ``right`` is the message for the right one."""
+    if not _is_int(answer):
+        return False, f"expected an integer (an exact count), got {type(answer).__name__}"
+    if int(answer) != expected:
+        return False, wrong(int(answer))
+    return True, right
+
+
+def check_function(answer: Any, signature: str, cases: list[tuple[tuple[Any, ...], Any, str]], *, returns: str,
+                   done: str, compare: Callable[[Any, Any, str], tuple[bool, str]] | None = None,
+                   rtol: float = 1e-6, atol: float = 1e-9, forbidden: tuple[Callable[..., Any], ...] = (),
+                   shortcut: str = "") -> tuple[bool, str]:
+    """Check a learner's function ``answer`` (called as ``signature``) on several ``cases``, so that an
+    answer cannot be special-cased to one problem. A case is (arguments, expected, what the result is),
+    with ``expected`` computed beforehand.
+
+    On each case the function gets copies of the array arguments, runs inside ``forbidding(*forbidden)``
+    (calling one of them fails with the message ``shortcut``) and must return something (``returns`` says
+    what); ``compare(got, expected, what)`` gives the verdict, by default ``close`` with ``rtol``, ``atol``.
+    ``done`` is the message when every case passes."""
+    if not callable(answer):
+        return False, f"expected a function {signature}, got {type(answer).__name__}"
+    for args, expected, what in cases:
+        copies = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+        if forbidden:
+            try:
+                with forbidding(*forbidden):
+                    got = answer(*copies)
+            except PermissionError:
+                return False, shortcut
+        else:
+            got = answer(*copies)
+        if got is None:
+            return False, f"your function returned None: return {returns}"
+        ok, msg = compare(got, expected, what) if compare else close(got, expected, rtol=rtol, atol=atol, what=what)
+        if not ok:
+            return ok, msg
+    return True, done
+
+
+def function_exercise(name: str, signature: str, cases: Callable[[], list[tuple[tuple[Any, ...], Any, str]]], *,
+                      hint: str = "", **options: Any) -> None:
+    """Register exercise ``name`` whose answer is a function ``signature``, checked by ``check_function``
+    on the cases that ``cases()`` makes (with ``options``: returns, done, compare, rtol, atol, forbidden,
+    shortcut)."""
+    register(name, lambda answer: check_function(answer, signature, cases(), **options), hint)
