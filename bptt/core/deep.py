@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .validation import as_float_array, as_labels, as_sequence, check_shape, positive_int
+from .validation import as_labels, as_sequence, as_shaped, positive_int
 from .activations import activation_grad
-from .params import ParamArrays
+from .params import ParamArrays, array_size, output_weights, recurrent_weights, set_fields
 from .backward import backward_full
 from .rnn import losses_and_logits_grad, run_hidden
 
@@ -34,24 +34,12 @@ class CellParams(ParamArrays):
     b: np.ndarray
 
     def __post_init__(self) -> None:
-        U = as_float_array(self.U, "U", 2)
+        U, W = recurrent_weights(self.U, self.W)
         H = U.shape[0]
-        W = as_float_array(self.W, "W", 2)
-        check_shape(W, "W", (H, H), "(H, H)")
-        b = as_float_array(self.b, "b", 1)
-        check_shape(b, "b", (H,), "(H,)")
-        for name, arr in zip("UWb", (U, W, b)):
-            object.__setattr__(self, name, arr)
+        set_fields(self, (U, W, as_shaped(self.b, "b", (H,), "(H,)")))
 
-    @property
-    def n_in(self) -> int:
-        """D_in, the width of the cell's input."""
-        return self.U.shape[1]
-
-    @property
-    def n_hidden(self) -> int:
-        """H, the number of hidden units."""
-        return self.U.shape[0]
+    n_in = array_size("U", 1, "D_in, the width of the cell's input.")
+    n_hidden = array_size("U", 0, "H, the number of hidden units.")
 
 
 def _as_cells(cells: Any) -> list[list[CellParams]]:
@@ -102,14 +90,8 @@ class DeepRNNParams(ParamArrays):
             if l == 0 and n_dir == 2 and layer[1].n_in != layer[0].n_in:
                 raise ValueError(f"both directions of layer 0 must read the same D inputs: U shapes "
                                  f"{layer[0].U.shape} and {layer[1].U.shape}")
-        V = as_float_array(self.V, "V", 2)
-        if V.shape[1] != H * n_dir:
-            raise ValueError(f"V must have shape (K, H * n_dir) with H * n_dir = {H * n_dir}, got {V.shape}")
-        c = as_float_array(self.c, "c", 1)
-        check_shape(c, "c", (V.shape[0],), "(K,)")
-        object.__setattr__(self, "cells", cells)
-        object.__setattr__(self, "V", V)
-        object.__setattr__(self, "c", c)
+        V = output_weights(self.V, H * n_dir, "H * n_dir")
+        set_fields(self, (cells, V, as_shaped(self.c, "c", (V.shape[0],), "(K,)")))
 
     # sizes ---------------------------------------------------------------
     @property
@@ -136,10 +118,7 @@ class DeepRNNParams(ParamArrays):
         """H, the hidden units of one layer in one direction."""
         return self.cells[0][0].n_hidden
 
-    @property
-    def n_out(self) -> int:
-        """K, the number of classes."""
-        return self.V.shape[0]
+    n_out = array_size("V", 0, "K, the number of classes.")
 
     # construction --------------------------------------------------------
     @classmethod

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from .activations import activation_grad
 from .backward import backward_per_term, prepare
 from .rnn import check_inputs
-from .params import RNNArrays, RNNParams
+from .params import RNNArrays, RNNParams, array_size
 from .truncation import carry_multipliers
 from .validation import choice, positive_int
 
@@ -53,10 +53,7 @@ class CopyContributions(RNNArrays):
     on the diagonal k = t (the output weights reach L_t through o_t alone).
     """
 
-    @property
-    def T(self) -> int:
-        """The number of steps."""
-        return self.W.shape[0]
+    T = array_size("W", 0, "The number of steps.")
 
     def total(self) -> RNNParams:
         """dL/dtheta = sum_t sum_k dL_t/dtheta^(k) (eq-chain-copies)."""

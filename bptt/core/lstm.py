@@ -15,7 +15,7 @@ weighted per step: L = sum_t w_t L_t, so ``weights = [0, ..., 0, 1]`` scores onl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .validation import as_float_array, as_labels, as_sequence, as_shaped, as_state, as_weights, choice, positive_int
 from .activations import sigmoid as _sigmoid
-from .params import ParamArrays
+from .params import ParamArrays, array_size, output_weights, set_fields
 from .rnn import logits_grad, losses_and_logits_grad
 
 #: the gate blocks of W_ih, W_hh and b, in torch.nn.LSTM's order
@@ -57,27 +57,13 @@ class LSTMParams(ParamArrays):
         H = W_ih.shape[0] // 4
         W_hh = as_shaped(self.W_hh, "W_hh", (4 * H, H), "(4H, H)")
         b = as_shaped(self.b, "b", (4 * H,), "(4H,)")
-        V = as_float_array(self.V, "V", 2)
-        if V.shape[1] != H or V.shape[0] == 0:
-            raise ValueError(f"V must have shape (K, H) with K >= 1 and H = {H}, got {V.shape}")
+        V = output_weights(self.V, H, nonempty=True)
         c = as_shaped(self.c, "c", (V.shape[0],), "(K,)")
-        for f, arr in zip(fields(self), (W_ih, W_hh, b, V, c)):
-            object.__setattr__(self, f.name, arr)
+        set_fields(self, (W_ih, W_hh, b, V, c))
 
-    @property
-    def n_in(self) -> int:
-        """D, the input size."""
-        return self.W_ih.shape[1]
-
-    @property
-    def n_hidden(self) -> int:
-        """H, the number of hidden (and cell) units."""
-        return self.W_hh.shape[1]
-
-    @property
-    def n_out(self) -> int:
-        """K, the number of classes."""
-        return self.V.shape[0]
+    n_in = array_size("W_ih", 1, "D, the input size.")
+    n_hidden = array_size("W_hh", 1, "H, the number of hidden (and cell) units.")
+    n_out = array_size("V", 0, "K, the number of classes.")
 
     def gate(self, name: str) -> slice:
         """Rows of W_ih / W_hh / b that belong to gate ``name`` in ``GATES``."""
@@ -187,6 +173,17 @@ def _run(params: LSTMParams, xs: NDArray[np.float64], h0: NDArray[np.float64], c
     return LSTMCache(xs, hs, cs, gates, tanh_c, logits)
 
 
+def _run_labelled(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike, c0: ArrayLike,
+                  weights: ArrayLike | None = None) -> tuple[LSTMCache, NDArray[np.int64], NDArray[np.float64] | None]:
+    """Check the inputs, the labels ys: (T, B) and the loss weights (None, or (T,) / (T, B) broadcast to
+    (T, B)), then run the forward pass. Returns (cache, ys, weights)."""
+    xs, h0, c0 = _check_inputs(params, xs, h0, c0)
+    T, B, _ = xs.shape
+    ys = as_labels(ys, T, B, params.n_out)
+    w = None if weights is None else as_weights(weights, T, B)
+    return _run(params, xs, h0, c0), ys, w
+
+
 def lstm_forward(params: LSTMParams, xs: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None) -> LSTMCache:
     """Run the LSTM over a batch. xs: (T, B, D); h0, c0: (B, H) or None for zeros.
     Returns an ``LSTMCache`` (hs, cs: (T+1, B, H); gates: (T, B, 4H); logits: (T, B, K), logits[t] = V hs[t+1] + c)."""
@@ -196,10 +193,8 @@ def lstm_forward(params: LSTMParams, xs: ArrayLike, h0: ArrayLike | None = None,
 def lstm_loss(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None, *,
               weights: ArrayLike | None = None) -> float:
     """L = sum_t w_t L_t with L_t the batch-mean cross-entropy at step t (no gradients)."""
-    xs, h0, c0 = _check_inputs(params, xs, h0, c0)
-    ys = as_labels(ys, xs.shape[0], xs.shape[1], params.n_out)
-    w = None if weights is None else as_weights(weights, *ys.shape)
-    return float(losses_and_logits_grad(_run(params, xs, h0, c0).logits, ys, weights=w)[0].sum())
+    cache, ys, w = _run_labelled(params, xs, ys, h0, c0, weights)
+    return float(losses_and_logits_grad(cache.logits, ys, weights=w)[0].sum())
 
 
 def lstm_loss_and_grads(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None, *,
@@ -210,20 +205,17 @@ def lstm_loss_and_grads(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: Ar
     xs: (T, B, D) float; ys: (T, B) int in [0, K); h0, c0: (B, H) or None; weights: (T,), (T, B) or None.
     Returns (loss, grads) with grads an LSTMParams of the same shapes as params.
     """
-    xs, h0, c0 = _check_inputs(params, xs, h0, c0)
-    T, B, _ = xs.shape
-    ys = as_labels(ys, T, B, params.n_out)
-    w = None if weights is None else as_weights(weights, T, B)
-    cache = _run(params, xs, h0, c0)
+    cache, ys, w = _run_labelled(params, xs, ys, h0, c0, weights)
+    T, B, _ = cache.xs.shape
     losses, dO = losses_and_logits_grad(cache.logits, ys, weights=w)   # dL/do_t (eq-loss-dodt)
     dH = dO @ params.V                                          # direct dL_t/dh_t
     dZ = np.empty_like(cache.gates)
-    dh, dc = np.zeros_like(h0), np.zeros_like(c0)
+    dh, dc = np.zeros_like(cache.hs[0]), np.zeros_like(cache.cs[0])
     for t in range(T - 1, -1, -1):
         dZ[t], dh, dc, _ = lstm_step_back(dH[t] + dh, dc, cache.gates[t], cache.cs[t], cache.tanh_c[t], params.W_hh)
     H, K = params.n_hidden, params.n_out
     dZ2, dO2 = dZ.reshape(T * B, 4 * H), dO.reshape(T * B, K)
-    grads = LSTMParams(W_ih=dZ2.T @ xs.reshape(T * B, -1), W_hh=dZ2.T @ cache.hs[:-1].reshape(T * B, H),
+    grads = LSTMParams(W_ih=dZ2.T @ cache.xs.reshape(T * B, -1), W_hh=dZ2.T @ cache.hs[:-1].reshape(T * B, H),
                        b=dZ2.sum(0), V=dO2.T @ cache.hs[1:].reshape(T * B, H), c=dO2.sum(0))
     return float(losses.sum()), grads
 
@@ -237,10 +229,8 @@ def lstm_gradient_norms(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: Ar
     One reverse sweep that carries every loss term's (dh, dc) separately: O(T^2) step-products.
     """
     wrt = choice(wrt, "wrt", ("h", "c"))
-    xs, h0, c0 = _check_inputs(params, xs, h0, c0)
-    T, B, _ = xs.shape
-    ys = as_labels(ys, T, B, params.n_out)
-    cache = _run(params, xs, h0, c0)
+    cache, ys, _ = _run_labelled(params, xs, ys, h0, c0)
+    T = len(ys)
     dH = logits_grad(cache.logits, ys) @ params.V
     G = np.zeros((T, T))
     Ch, Cc = dH[:0], dH[:0]   # (n, B, H): dL_t/dh_s and dL_t/dc_s (from c_{s+1}) for t = s+1, ..., T-1

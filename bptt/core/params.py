@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Callable, Iterator, TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from .validation import as_float_array, as_shaped
 
@@ -43,6 +43,36 @@ class ParamArrays:
 P = TypeVar("P", bound=ParamArrays)
 
 
+def array_size(field: str, axis: int, doc: str) -> property:
+    """A read-only size property of a parameter dataclass: the length of array ``field`` along ``axis``
+    (``n_in = array_size("U", 1, ...)`` reads D from U: (H, D))."""
+    return property(lambda self: getattr(self, field).shape[axis], doc=doc)
+
+
+def set_fields(obj: object, values: tuple[object, ...]) -> None:
+    """Store the checked ``values`` in the fields of the frozen dataclass ``obj``, in field order."""
+    for f, value in zip(fields(obj), values):  # type: ignore[arg-type]
+        object.__setattr__(obj, f.name, value)
+
+
+def recurrent_weights(U: ArrayLike, W: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The weights of a recurrent cell h_t = f(U x_t + W h_{t-1} + b), checked: U: (H, D), W: (H, H)."""
+    U = as_float_array(U, "U", 2)
+    H = U.shape[0]
+    return U, as_shaped(W, "W", (H, H), "(H, H)")
+
+
+def output_weights(V: ArrayLike, width: int, width_name: str = "H", *, nonempty: bool = False
+                   ) -> NDArray[np.float64]:
+    """The output weights V of o_t = c + V h_t (eq-fwd-o), checked: V: (K, width), and K >= 1 if ``nonempty``;
+    ``width_name`` spells the width in symbols in the error message."""
+    V = as_float_array(V, "V", 2)
+    if V.shape[1] != width or (nonempty and V.shape[0] == 0):
+        k = "K >= 1 and " if nonempty else ""
+        raise ValueError(f"V must have shape (K, {width_name}) with {k}{width_name} = {width}, got {V.shape}")
+    return V
+
+
 @dataclass(frozen=True)
 class RNNArrays(ParamArrays):
     """Five arrays named after the vanilla RNN's parameters U, W, V, b, c (no shape checks): the base of
@@ -65,32 +95,17 @@ class RNNParams(RNNArrays):
     """
 
     def __post_init__(self) -> None:
-        U = as_float_array(self.U, "U", 2)
+        U, W = recurrent_weights(self.U, self.W)
         H = U.shape[0]
-        W = as_shaped(self.W, "W", (H, H), "(H, H)")
-        V = as_float_array(self.V, "V", 2)
-        if V.shape[1] != H:
-            raise ValueError(f"V must have shape (K, H) with H = {H}, got {V.shape}")
+        V = output_weights(self.V, H)
         b = as_shaped(self.b, "b", (H,), "(H,)")
         c = as_shaped(self.c, "c", (V.shape[0],), "(K,)")
-        for name, arr in zip("UWVbc", (U, W, V, b, c)):
-            object.__setattr__(self, name, arr)
+        set_fields(self, (U, W, V, b, c))
 
     # sizes ---------------------------------------------------------------
-    @property
-    def n_in(self) -> int:
-        """D, the input size."""
-        return self.U.shape[1]
-
-    @property
-    def n_hidden(self) -> int:
-        """H, the number of hidden units."""
-        return self.U.shape[0]
-
-    @property
-    def n_out(self) -> int:
-        """K, the number of classes."""
-        return self.V.shape[0]
+    n_in = array_size("U", 1, "D, the input size.")
+    n_hidden = array_size("U", 0, "H, the number of hidden units.")
+    n_out = array_size("V", 0, "K, the number of classes.")
 
     # construction --------------------------------------------------------
     @classmethod

@@ -148,8 +148,9 @@ def answer_box(name: str) -> dict[str, Any] | None:
             return None
         if not ok:
             return None
-        return {"expected": e.tolist(), "shape": list(e.shape), "rtol": c.rtol, "atol": c.atol,
-                "what": c.what, "ok_message": ok_message}
+        exact = isinstance(c.expected, (int, np.integer)) and not isinstance(c.expected, bool)
+        return {"expected": int(c.expected) if exact else e.tolist(), "shape": list(e.shape), "rtol": c.rtol,
+                "atol": c.atol, "what": c.what, "ok_message": ok_message}
     except Exception:  # the checker rejected the probe some other way: it needs Python
         return None
     return None
@@ -217,15 +218,9 @@ def _is_int(v: Any) -> bool:
 
 
 def exact_int(answer: Any, expected: int, *, what: str = "answer") -> tuple[bool, str]:
-    """An integer answer, compared exactly: a float (even 5.0) or a bool is a wrong type, not a near miss.
-    (The static book's answer box compares the number typed with ``expected`` exactly.)"""
-    if isinstance(answer, _Probe):
-        raise _Compared(expected, 0.0, 0.0, what)
-    if not _is_int(answer):
-        return False, f"the {what} must be an integer (int), got {type(answer).__name__} {answer!r}"
-    if int(answer) == expected:
-        return True, f"the {what} is {expected}"
-    return False, f"the {what} is not {int(answer)}"
+    """An integer answer, compared exactly: a float (even 5.0) or a bool is a wrong type, not a near miss."""
+    return exact_count(answer, expected, what=what, wrong=lambda n: f"the {what} is not {n}",
+                       right=f"the {what} is {expected}")
 
 
 def exact_steps(answer: Any, expected: list[int], *, what: str = "steps") -> tuple[bool, str]:
@@ -245,3 +240,57 @@ def exact_steps(answer: Any, expected: list[int], *, what: str = "steps") -> tup
         return True, f"the {what} are {sorted(expected)}"
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     return False, f"you listed {sorted(got)}; missing {missing}, should not be there {extra}"
+
+
+def exact_count(answer: Any, expected: int, *, wrong: Callable[[int], str], right: str,
+                what: str = "count") -> tuple[bool, str]:
+    """An exact count: an int (not a bool or float) equal to ``expected``. ``wrong(n)`` says what is off about
+    a wrong count n; ``right`` is the message for the right one. (The static book's answer box compares the
+    number typed with ``expected`` exactly; ``what`` names it there.)"""
+    if isinstance(answer, _Probe):
+        raise _Compared(expected, 0.0, 0.0, what)
+    if not _is_int(answer):
+        return False, f"expected an integer (an exact count), got {type(answer).__name__}"
+    if int(answer) != expected:
+        return False, wrong(int(answer))
+    return True, right
+
+
+def check_function(answer: Any, signature: str, cases: list[tuple[tuple[Any, ...], Any, str]], *, returns: str,
+                   done: str, compare: Callable[[Any, Any, str], tuple[bool, str]] | None = None,
+                   rtol: float = 1e-6, atol: float = 1e-9, forbidden: tuple[Callable[..., Any], ...] = (),
+                   shortcut: str = "") -> tuple[bool, str]:
+    """Check a learner's function ``answer`` (called as ``signature``) on several ``cases``, so that an
+    answer cannot be special-cased to one problem. A case is (arguments, expected, what the result is),
+    with ``expected`` computed beforehand.
+
+    On each case the function gets copies of the array arguments, runs inside ``forbidding(*forbidden)``
+    (calling one of them fails with the message ``shortcut``) and must return something (``returns`` says
+    what); ``compare(got, expected, what)`` gives the verdict, by default ``close`` with ``rtol``, ``atol``.
+    ``done`` is the message when every case passes."""
+    if not callable(answer):
+        return False, f"expected a function {signature}, got {type(answer).__name__}"
+    for args, expected, what in cases:
+        copies = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+        if forbidden:
+            try:
+                with forbidding(*forbidden):
+                    got = answer(*copies)
+            except PermissionError:
+                return False, shortcut
+        else:
+            got = answer(*copies)
+        if got is None:
+            return False, f"your function returned None: return {returns}"
+        ok, msg = compare(got, expected, what) if compare else close(got, expected, rtol=rtol, atol=atol, what=what)
+        if not ok:
+            return ok, msg
+    return True, done
+
+
+def function_exercise(name: str, signature: str, cases: Callable[[], list[tuple[tuple[Any, ...], Any, str]]], *,
+                      hint: str = "", **options: Any) -> None:
+    """Register exercise ``name`` whose answer is a function ``signature``, checked by ``check_function``
+    on the cases that ``cases()`` makes (with ``options``: returns, done, compare, rtol, atol, forbidden,
+    shortcut)."""
+    register(name, lambda answer: check_function(answer, signature, cases(), **options), hint)

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import close, exact_int, exercise
+from .checks import close, exact_count, exact_int, exercise
 from ..core.params import RNNParams
 from ..core.rnn import forward
 
@@ -28,11 +28,9 @@ def _check_doubling(answer: Any) -> tuple[bool, str]:
 def _check_param_count(answer: Any) -> tuple[bool, str]:
     D, H, K = 10, 32, 5
     expected = sum(a.size for a in RNNParams.random(D, H, K).arrays())
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return False, f"expected an integer (an exact count), got {type(answer).__name__}"
-    if int(answer) != expected:
-        return False, f"the number of parameters is off by {abs(int(answer) - expected)}"
-    return True, f"the number of parameters matches ({expected})"
+    return exact_count(answer, expected, right=f"the number of parameters matches ({expected})",
+                       wrong=lambda n: f"the number of parameters is off by {abs(n - expected)}",
+                       what="number of parameters")
 
 
 @exercise("forward-3", hint="with W = rho * Q for an orthogonal Q and f the identity, each step multiplies ||h|| by exactly rho")

@@ -31,7 +31,7 @@ from torch import nn
 
 from ..core.validation import ACTIVATIONS, METHODS, choice
 from ..core.backward import truncation_options
-from ..core.params import RNNParams
+from ..core.params import RNNParams, array_size
 from ..core.rnn import check_inputs, check_labels
 
 TORCH_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda a: a}
@@ -66,9 +66,7 @@ class TorchRNN(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.W.dtype
 
-    @property
-    def n_hidden(self) -> int:
-        return self.W.shape[0]
+    n_hidden = array_size("W", 0, "H, the number of hidden units.")
 
     def to_params(self) -> RNNParams:
         """The current parameter values as a float64 ``RNNParams``."""

@@ -455,20 +455,22 @@ function paramGrads(p, hs, dA, dO) {
   const gU = new Float64Array(H * D), gW = new Float64Array(H * H), gV = new Float64Array(K * H);
   const gb = new Float64Array(H), gc = new Float64Array(K);
   for (let r = 0; r < T * B; r++) {
-    const a = r * H, x = r * D, hPrev = r * H, h = (B + r) * H, o = r * K;
-    for (let i = 0; i < H; i++) {
-      const d = dA[a + i];
-      gb[i] += d;
-      for (let j = 0; j < D; j++) gU[i * D + j] += d * xs[x + j];
-      for (let j = 0; j < H; j++) gW[i * H + j] += d * hs[hPrev + j];
-    }
-    for (let k = 0; k < K; k++) {
-      const g = dO[o + k];
-      gc[k] += g;
-      for (let j = 0; j < H; j++) gV[k * H + j] += g * hs[h + j];
-    }
+    const a = r * H, o = r * K;
+    addOuter(gU, dA, a, H, xs, r * D, D);            // da_t ⊗ x_t
+    addOuter(gW, dA, a, H, hs, r * H, H);            // da_t ⊗ h_{t-1}
+    addOuter(gV, dO, o, K, hs, (B + r) * H, H);      // do_t ⊗ h_t
+    for (let i = 0; i < H; i++) gb[i] += dA[a + i];
+    for (let k = 0; k < K; k++) gc[k] += dO[o + k];
   }
   return { U: gU, W: gW, V: gV, b: gb, c: gc };
+}
+
+/** G += g ⊗ x for one batch row: G (n, m) flat, g = gv[gOff .. gOff + n), x = xv[xOff .. xOff + m). */
+function addOuter(G, gv, gOff, n, xv, xOff, m) {
+  for (let i = 0; i < n; i++) {
+    const d = gv[gOff + i];
+    for (let j = 0; j < m; j++) G[i * m + j] += d * xv[xOff + j];
+  }
 }
 
 // ------------------------------------------------------------------------------------------ nesting
@@ -573,12 +575,7 @@ export function copyContributions(params, xs, ys, t, opts) {
     stepBack(cur, 0, 1, fprime, k * BH, BH, H, WT, more ? next : null, 0, 1, mult[k]);
     // dL_t/dW^(k) = sum over the batch of da ⊗ hs[k]
     M.fill(0);
-    for (let r = 0; r < B; r++) {
-      for (let i = 0; i < H; i++) {
-        const d = cur[r * H + i];
-        for (let j = 0, h = (k * B + r) * H; j < H; j++) M[i * H + j] += d * hs[h + j];
-      }
-    }
+    for (let r = 0; r < B; r++) addOuter(M, cur, r * H, H, hs, (k * B + r) * H, H);
     let q = 0;
     for (let i = 0; i < H * H; i++) q += M[i] * M[i];
     out[k] = Math.sqrt(q);
@@ -643,6 +640,15 @@ function asVector(a, name) {
   return flatGrads(a);
 }
 
+/** a and b (vectors, or gradients flattened) as two flat vectors of the same length, or throw. */
+function asVectors(a, b) {
+  const x = asVector(a, "a"), y = asVector(b, "b");
+  if (x.length !== y.length) {
+    throw new Error(`a and b must have the same number of entries, got ${x.length} and ${y.length}`);
+  }
+  return [x, y];
+}
+
 /**
  * cos of the angle between two vectors, or two gradients (flattened), clipped to [-1, 1]
  * (Python bptt.vanishing.cosine). Throws for a zero vector; NaN if an entry is not finite.
@@ -651,10 +657,7 @@ function asVector(a, name) {
  * @returns {number}
  */
 export function cosine(a, b) {
-  const x = asVector(a, "a"), y = asVector(b, "b");
-  if (x.length !== y.length) {
-    throw new Error(`a and b must have the same number of entries, got ${x.length} and ${y.length}`);
-  }
+  const [x, y] = asVectors(a, b);
   let xy = 0, xx = 0, yy = 0;
   for (let i = 0; i < x.length; i++) { xy += x[i] * y[i]; xx += x[i] * x[i]; yy += y[i] * y[i]; }
   if (xx === 0 || yy === 0) throw new Error("the cosine of a zero vector is undefined");
@@ -669,10 +672,7 @@ export function cosine(a, b) {
  * @returns {number}
  */
 export function relativeError(a, b) {
-  const x = asVector(a, "a"), y = asVector(b, "b");
-  if (x.length !== y.length) {
-    throw new Error(`a and b must have the same number of entries, got ${x.length} and ${y.length}`);
-  }
+  const [x, y] = asVectors(a, b);
   let dd = 0, yy = 0;
   for (let i = 0; i < x.length; i++) { dd += (x[i] - y[i]) ** 2; yy += y[i] * y[i]; }
   return dd === 0 ? 0 : Math.sqrt(dd) / Math.sqrt(yy);
