@@ -334,12 +334,12 @@ def connectivity_figure(c: np.ndarray, chars: str, predicted: str, *, span: int 
     top.imshow(level[None], cmap=GRAD_CMAP, vmin=-0.2, vmax=1.05, aspect="auto",
                extent=(-0.5, len(ks) - 0.5, -0.5, 0.5))
     for i, k in enumerate(ks):
-        top.text(i, 0, repr(chars[k])[1:-1], ha="center", va="center", family="monospace", fontsize=10,
+        top.text(i, 0, repr(chars[k])[1:-1], ha="center", va="center", family="monospace",
                  color="white" if level[i] < 0.6 else "black")
-    top.text(len(ks) + 0.3, 0, f"predicts {predicted!r}", va="center", fontsize=9)
+    top.text(len(ks) + 0.3, 0, f"predicts {predicted!r}", va="center")
     top.set(xlim=(-0.5, len(ks) + 6), ylim=(-0.5, 0.5))
     top.axis("off")
-    top.set_title(f"the last {len(ks)} characters, coloured by influence (bright = strong)", fontsize=9)
+    top.set_title(f"the last {len(ks)} characters, coloured by influence (bright = strong)")
     shown = c[ks][c[ks] > 0]
     floor = max((shown.min() if shown.size else c.max()) / 3, 1e-12 * c.max())  # every nonzero bar shows
     bot.bar(t - ks, c[ks], color=color)
@@ -347,6 +347,6 @@ def connectivity_figure(c: np.ndarray, chars: str, predicted: str, *, span: int 
             xlabel="distance $t - k$ (characters back)", ylabel=r"$\|\partial o_{t,j}/\partial x_k\|$")
     bot.yaxis.set_minor_locator(plt.NullLocator())   # minor log ticks cost most of the drawing time
     if title:
-        bot.set_title(title, fontsize=10)
+        bot.set_title(title)
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.9, hspace=0.6)
     return fig

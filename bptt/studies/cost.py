@@ -216,7 +216,7 @@ def plot_visits(ax: Axes, visits: list[tuple[int, int, int]], T: int, *, title: 
     if numbers if numbers is not None else T <= 8:
         for t in range(1, T + 1):
             for k in range(1, t + 1):
-                ax.text(k, t, f"{grid[t - 1, k - 1]:.0f}", ha="center", va="center", fontsize=7,
+                ax.text(k, t, f"{grid[t - 1, k - 1]:.0f}", ha="center", va="center", fontsize=11,
                         color="white" if grid[t - 1, k - 1] < 0.6 * n else "black")
     return plotting.label_map(ax, im, xlabel="step k the gradient crosses", ylabel="loss term t", title=title,
                               colorbar=colorbar, label="product number")
@@ -233,20 +233,20 @@ def draw_cost_frame(T: int, timing: dict[str, np.ndarray]) -> Figure:
         raise ValueError(f"timing has no measurement for T = {T}; measured: {list(timing['T'])}")
     i = int(hits[0])
     prob = linear_problem(T, B=1, D=1, H=2)
-    runs = [("method 1", "naive", method1(prob)[1], "one product per cell,\nterm after term"),
-            ("method 2", "bptt", method2(prob)[1], "one product per column,\nsweep from k = T to 1")]
+    runs = [("method 1", "naive", method1(prob)[1], "one product\nper cell,\nterm by term"),
+            ("method 2", "bptt", method2(prob)[1], "one product\nper column,\nk = T .. 1")]
     fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.05]})
     for ax, (name, m, jac, note) in zip(axes, runs):
         plot_visits(ax, jac.visits, T, colorbar=False,
                     title=f"{name}: {jac.calls} products\n{m}: {timing[m][i] * 1e3:.2f} ms")
-        ax.text(0.97, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
+        ax.text(0.97, 0.97, note, transform=ax.transAxes, ha="right", va="top")
     axes[1].set_ylabel("")
     ax = axes[2]
     for (name, m, _, _), color in zip(runs, ("#d62728", "#1f77b4")):
         ax.loglog(timing["T"], np.asarray(timing[m]) * 1e3, ".-", color=color, lw=1, label=f"{m} ({name})")
         ax.loglog([T], [timing[m][i] * 1e3], "o", color=color, ms=8)
     ax.set(xlabel="T (steps)", ylabel="time per gradient (ms)", title=f"measured times, T = {T} marked")
-    ax.legend(fontsize=7.5, loc="upper left")
+    ax.legend(loc="upper left")
     fig.subplots_adjust(wspace=0.38)
     return fig
 
