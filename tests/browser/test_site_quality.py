@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from book_site import book_pages
+from book_site import book_pages, frame_widget_pages, live_widget_pages
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -79,11 +79,20 @@ DARK_JS = """() => {
 }"""
 
 
+def _page_rel(page) -> str:
+    """The page's path below the site root, e.g. "book/01_forward.html"."""
+    path = page.url.split("?")[0].split("#")[0]
+    return path[path.index("/book/") + 1:] if "/book/" in path else path.rsplit("/", 1)[-1]
+
+
 def _settle(page) -> None:
     """Load every image (also lazy ones), render the widgets, typeset the math."""
     page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-    if page.locator("script[type='application/vnd.jupyter.widget-state+json']").count():
+    rel = _page_rel(page)
+    if rel in frame_widget_pages():
         page.wait_for_selector(".widget-subarea img.widget-image", timeout=WIDGET_TIMEOUT_MS)
+    if rel in live_widget_pages():
+        page.wait_for_selector(".bptt-live[data-ms]", timeout=WIDGET_TIMEOUT_MS)
     if page.locator(".math").count():
         page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         page.wait_for_function("() => !document.querySelector('.MathJax_Processing')", timeout=20_000)
