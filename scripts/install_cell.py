@@ -29,15 +29,14 @@ def install_source(url: str | None = None) -> str:
     url = url or repository_url()
     return (
         "# Outside the course's repository (Colab, Binder, a downloaded notebook) this installs the bptt\n"
-        "# library and the data it ships; inside it, `import bptt` already works and nothing happens.\n"
-        "try:\n"
-        "    import bptt\n"
-        "except ImportError:\n"
-        "    import importlib, os\n"
+        "# library and the data it ships; inside it, bptt is already there and nothing happens. (It looks\n"
+        "# for bptt without importing it: nothing is imported before the chapter's imports cell.)\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec(\"bptt\") is None:\n"
+        "    import os\n"
         f"    _bptt_source = os.environ.get(\"BPTT_INSTALL_URL\", \"git+{url}\")\n"
         "    %pip install --quiet \"bptt @ {_bptt_source}\"\n"
-        "    importlib.invalidate_caches()\n"
-        "    import bptt"
+        "    importlib.invalidate_caches()"
     )
 
 
