@@ -15,33 +15,21 @@ import ast
 import itertools
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _toc_entries(node: object) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key in ("root", "file"):
-            if isinstance(node.get(key), str):
-                found.append(node[key])
-        for value in node.values():
-            if isinstance(value, (list, dict)):
-                found += _toc_entries(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _toc_entries(item)
-    return found
+sys.path.insert(0, str(ROOT / "scripts"))
+from toc_notebooks import toc_files  # noqa: E402  (the toc reader nbmake and the browser tests use)
 
 
 def _pages() -> list[Path]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     pages = []
-    for entry in _toc_entries(toc):
+    for entry in toc_files(toc):
         for ext in (".ipynb", ".md"):
             if (ROOT / f"{entry}{ext}").exists():
                 pages.append(ROOT / f"{entry}{ext}")
