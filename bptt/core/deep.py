@@ -209,13 +209,17 @@ def _backward(params: DeepRNNParams, inputs: list[np.ndarray], states: list[list
             hs = states[l][d]
             flip = slice(None, None, 1 if d == 0 else -1)               # the cell's own time order
             dH = dY[flip, :, d * H:(d + 1) * H]
-            dA = backward_full(dH, grad(hs[1:]), cell.W, ones)          # (eq-deep-time)
+            dh = None if dh_out is None else np.empty_like(dH)
+
+            def keep(s: int, dh_s: np.ndarray, da_s: np.ndarray, out: Any = dh) -> None:
+                out[s] = dh_s                                           # the sweep's total dL/dh_s
+
+            dA = backward_full(dH, grad(hs[1:]), cell.W, ones,
+                               on_step=None if dh is None else keep)     # (eq-deep-time)
             dA2, Xd = dA.reshape(T * B, H), X[flip].reshape(T * B, -1)
             cell_grads[l].append(CellParams(dA2.T @ Xd, dA2.T @ hs[:-1].reshape(T * B, H), dA2.sum(0)))
             dX += (dA @ cell.U)[flip]                                   # (eq-deep-up)
             if dh_out is not None:
-                dh = dH.copy()
-                dh[:-1] += dA[1:] @ cell.W                              # dL/dh_s = from above + dA_{s+1} W
                 dh_out[l].append(dh[flip])
         dY = dX
     return cell_grads, dY

@@ -148,7 +148,7 @@ def answer_box(name: str) -> dict[str, Any] | None:
             return None
         if not ok:
             return None
-        exact = isinstance(c.expected, (int, np.integer)) and not isinstance(c.expected, bool)
+        exact = is_int(c.expected)
         return {"expected": int(c.expected) if exact else e.tolist(), "shape": list(e.shape), "rtol": c.rtol,
                 "atol": c.atol, "what": c.what, "ok_message": ok_message}
     except Exception:  # the checker rejected the probe some other way: it needs Python
@@ -213,7 +213,8 @@ def forbidding(*funcs: Callable[..., Any]) -> Iterator[None]:
             grad_ctx.__exit__(None, None, None)
 
 
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> bool:
+    """True for an int or numpy integer, but not a bool: an exact count, never a float like 5.0."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
@@ -230,7 +231,7 @@ def exact_steps(answer: Any, expected: list[int], *, what: str = "steps") -> tup
             else list(answer)
     except TypeError:
         return False, f"give the {what} as a list of integers, got {type(answer).__name__}"
-    bad = [v for v in items if not _is_int(v)]
+    bad = [v for v in items if not is_int(v)]
     if bad:
         return False, f"every entry must be an integer (int); {bad[0]!r} is a {type(bad[0]).__name__}"
     got = [int(v) for v in items]
@@ -249,7 +250,7 @@ def exact_count(answer: Any, expected: int, *, wrong: Callable[[int], str], righ
     number typed with ``expected`` exactly; ``what`` names it there.)"""
     if isinstance(answer, _Probe):
         raise _Compared(expected, 0.0, 0.0, what)
-    if not _is_int(answer):
+    if not is_int(answer):
         return False, f"expected an integer (an exact count), got {type(answer).__name__}"
     if int(answer) != expected:
         return False, wrong(int(answer))

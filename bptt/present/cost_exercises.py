@@ -22,7 +22,7 @@ def _check_cost_2(answer: Any) -> tuple[bool, str]:
     T = 200
     if not (isinstance(answer, tuple) and len(answer) == 2):
         return False, f"expected a pair of integers (method 1, method 2), got {type(answer).__name__}"
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in answer):
+    if not all(checks.is_int(n) for n in answer):
         return False, "give both counts as integers (they are exact counts, not estimates)"
     n1, n2 = (int(n) for n in answer)
     with_h0 = (count_products(T, "method1"), count_products(T, "method2"))       # T(T+1)/2, T
