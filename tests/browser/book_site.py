@@ -1,9 +1,13 @@
 """What the browser tests and scripts/screenshot.py share: the pages of the book and how to start Chromium."""
 from __future__ import annotations
 
+import http.server
 import os
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -68,3 +72,23 @@ def move_control(page, kind: str, control) -> None:
         values = select.evaluate("s => Array.from(s.options).map(o => o.value)")
         current = select.evaluate("s => s.selectedIndex")
         select.select_option(values[(current + 1) % len(values)])   # the next option, as a reader would
+
+
+@contextmanager
+def serve_directory(root: Path) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 (a free port) from a thread; yields the base URL."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

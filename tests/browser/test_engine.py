@@ -11,10 +11,7 @@ serve the same file at _static/lab/bptt.js, importable both ways.
 from __future__ import annotations
 
 import functools
-import http.server
 import shutil
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,7 +20,7 @@ import pytest
 
 import bptt
 from bptt import paths, vanishing   # chapter modules, reachable by these names whatever the package layout
-from book_site import ROOT, book_pages
+from book_site import ROOT, book_pages, serve_directory
 from test_book_pages import THIRD_PARTY_NOISE
 
 ENGINE = ROOT / "bptt" / "present" / "static" / "lab" / "bptt.js"
@@ -60,26 +57,6 @@ EXPORTS = sorted(["ACTIVATIONS", "DERIVATIVE_BOUND", "forward", "lossAndGrads", 
 
 
 # --------------------------------------------------------------------------- serving and loading
-@contextmanager
-def serve_directory(root: Path) -> Iterator[str]:
-    """Serve ``root`` on 127.0.0.1 (a free port) from a thread; yields the base URL."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 class Engine:
     """A Chromium page with the engine imported as window.bpttEngine; records console and page errors."""
 

@@ -8,15 +8,12 @@ URL, writes every change back, and a reload restores them; the map's hover reado
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
 from typing import Iterator
 
 import pytest
 
-from book_site import live_widget_pages
+from book_site import live_widget_pages, serve_directory
 from test_book_pages import THIRD_PARTY_NOISE
 
 TIMEOUT_MS = 30_000
@@ -35,19 +32,11 @@ SHOWN_JS = """(root) => Object.fromEntries(Array.from(root.querySelectorAll('.bp
     .map(r => [r.dataset.control, (r.querySelector('output') || r.querySelector('select')).value]))"""
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def http_root(html_root) -> Iterator[str]:
     """The built site served on 127.0.0.1 (a free port) for the module's tests."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html_root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_directory(html_root) as url:
+        yield url
 
 
 def _open_page(browser, url: str, width: int, contexts: list):
