@@ -1,5 +1,7 @@
 """Exercise checkers. Each chapter registers its exercises; a learner calls ``check(name, answer)`` and
-gets a verdict that says whether the answer is right and, if not, what is off (shape, size, a hint)."""
+gets a verdict that says whether the answer is right and, if not, a wrong shape or type and a hint (never how
+far off it is). Typed answers follow one of three rules (``judge``), which the static book's answer boxes apply
+in the browser with the same messages."""
 from __future__ import annotations
 
 import html
@@ -41,8 +43,9 @@ MAX_BOX_ENTRIES = 2000
 class Verdict:
     """The result of a check; true when the answer is right. Shown as one line in the notebook.
 
-    A "not yet" verdict also carries what the static book needs to check an answer in the browser: ``box`` (the expected value, tolerances and messages of ``close``; None when the exercise
-    needs Python, e.g. a function to write) and the exercise's ``hint``."""
+    A "not yet" verdict also carries what the static book needs to check an answer in the browser: ``box``
+    (``answer_box``: the rule, accepted values and messages; None when the exercise needs Python, e.g. a
+    function to write) and the exercise's ``hint``."""
 
     name: str
     ok: bool
