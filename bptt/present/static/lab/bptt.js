@@ -1146,7 +1146,9 @@ function widgetProblem(s) {
  * problem_seed, network: live.network_state(...) or null) and the views it draws.
  * @param {object} s
  * @param {string[]} views  some of "impulse", "map", "lag", "copies", "compare"
- * @returns {object}  G, P, mapRange (map); lag: lagPanel, Gtrunc profile (lag); units, stateNorms, sigma (impulse);
+ * @returns {object}  G, P, mapRange (map); lag: lagPanel with .truncated, the truncated map's profile (lag);
+ *   units, stateNorms, sigma, unitPeaks, unitSpan, stateBound (the identity activation's bound, when b = 0)
+ *   (impulse); copies, copiesSum, copiesZero (copies, for the loss term t);
  *   copies (copies); full, g, cos, relErr, preClip, gNorm, fullNorm (compare); overflow, exploding
  */
 export function widgetPanels(s, views) {
@@ -1158,7 +1160,17 @@ export function widgetPanels(s, views) {
   const truncated = s.truncation !== "full";
   const need = (v) => views.includes(v);
   if (need("impulse") || need("lag")) out.sigma = topSingularValue(params.W);
-  if (need("impulse")) Object.assign(out, impulseResponse(params, s.T, base));
+  if (need("impulse")) {
+    Object.assign(out, impulseResponse(params, s.T, base));
+    // each step's largest |h_t,i|, and how many times the largest of them exceeds the smallest positive one
+    out.unitPeaks = out.units.map((row) => row.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0));
+    const positive = out.unitPeaks.filter((v) => v > 0);
+    out.unitSpan = positive.length ? Math.max(...positive) / Math.min(...positive) : 1;
+    // a linear RNN with b = 0 and no input after x_1: ||h_t|| <= sigma_max^(t-1) ||h_1||
+    if (s.activation === "identity" && params.b.every((v) => v === 0) && out.stateNorms[0] > 0) {
+      out.stateBound = out.stateNorms.map((_, t) => out.stateNorms[0] * out.sigma ** t);
+    }
+  }
   if (need("map") || need("lag")) {
     out.G = gradientNorms(params, xs, ys, opts);
     const Gfull = truncated && need("lag") ? gradientNorms(params, xs, ys, base) : out.G;
@@ -1172,7 +1184,12 @@ export function widgetPanels(s, views) {
       out.Gfull = Gfull;
     }
   }
-  if (need("copies")) out.copies = copyContributions(params, xs, ys, s.t - 1, opts);
+  if (need("copies")) {
+    out.copies = copyContributions(params, xs, ys, s.t - 1, opts);
+    const shown = out.copies.slice(0, s.t);              // the copies k = 1 .. t that reach L_t
+    out.copiesSum = shown.reduce((a, v) => a + v, 0);
+    out.copiesZero = shown.filter((v) => v === 0).length;
+  }
   if (need("compare")) {
     const full = flatGrads(lossAndGrads(params, xs, ys, base).grads);
     let grads = lossAndGrads(params, xs, ys, opts).grads;

@@ -360,11 +360,7 @@ const BpttLiveWidget = (() => {
         const L = 50, R = 80, Tm = 24, B = 44, w = W - L - R, h = 210 - Tm - B;
         // one colour scale for every step, unless the state's size spans more than 100x: then each step is
         // scaled by its largest |h_t,i| (a linear scale would leave all but the last steps white), and it says so
-        const peaks = r.units.map((row) => { let m = 0; for (const v of row) if (finite(v)) m = Math.max(m, Math.abs(v)); return m; });
-        let lim = 0, least = Infinity;
-        for (const m of peaks) { lim = Math.max(lim, m); if (m > 0) least = Math.min(least, m); }
-        lim = lim || 1;
-        const perStep = lim / least > 100;
+        const peaks = r.unitPeaks, lim = Math.max(...peaks) || 1, perStep = r.unitSpan > 100;
         const M = r.units[0].map((_, i) => r.units.map((row) => row[i]));   // (H, T)
         const scaleAt = (t) => (perStep ? peaks[t] || 1 : lim);
         drawMatrix(ctx, M, L, Tm, w, h, (v, i, t) => RDBU_LUT[finite(v) ? Math.round(127.5 + 127.5 * clamp(v / scaleAt(t), -1, 1)) : (v > 0 ? 255 : 0)]);
@@ -375,13 +371,12 @@ const BpttLiveWidget = (() => {
         ctx = canvasFor(cv2, W, 210);
         const xs = r.stateNorms.map((_, i) => i + 1);
         const series = [{ xs, ys: r.stateNorms, colour: COL.measured, label: "‖h_t‖" }];
-        if (r.s.activation === "identity" && r.stateNorms[0] > 0)
-          series.push({ xs, ys: xs.map((t) => r.stateNorms[0] * r.sigma ** (t - 1)), colour: COL.bound, dash: [5, 4], label: "σ_max^(t−1) ‖h₁‖", noRange: true });
+        if (r.stateBound) series.push({ xs, ys: r.stateBound, colour: COL.bound, dash: [5, 4], label: "σ_max^(t−1) ‖h₁‖", noRange: true });
         logChart(ctx, W, 210, series, { xlabel: "step t", ylabel: "‖h_t‖", title: `state norm: ‖h_T‖ = ${fmt(r.stateNorms[T - 1])}`, xmin: 1, xmax: T });
         cv.setAttribute("aria-label", "hidden units over time after an impulse");
         cv2.setAttribute("aria-label", `state norm over time, final ${fmt(r.stateNorms[T - 1])}`);
         info.textContent = `σ_max(W) = ${fmt(r.sigma)}; ‖h₁‖ = ${fmt(r.stateNorms[0])}, ‖h_T‖ = ${fmt(r.stateNorms[T - 1])}`
-          + (perStep ? `. The state's size spans ${fmt(lim / least, 2)}×, so each step's colours are scaled to its largest unit (the chart on the right shows the size).` : "");
+          + (perStep ? `. The state's size spans ${fmt(r.unitSpan, 2)}×, so each step's colours are scaled to its largest unit (the chart on the right shows the size).` : "");
       },
       map({ cv, info }, r, W) {
         const G = r.G, T = G.length;
@@ -457,8 +452,7 @@ const BpttLiveWidget = (() => {
         for (const v of niceTicks(t)) { const xx = L + (v - 0.5) * bw; ctx.beginPath(); ctx.moveTo(xx, Tm + h); ctx.lineTo(xx, Tm + h + 4); ctx.stroke(); ctx.fillStyle = INK; text(ctx, String(v), xx, Tm + h + 15, "center"); }
         text(ctx, "copy k of W", L + w / 2, Tm + h + 32, "center");
         vtext(ctx, "‖∂L_t/∂W^(k)‖", 14, Tm + h / 2);
-        let sum = 0; for (const v of vals) sum += v;
-        const zero = vals.filter((v) => v === 0).length;
+        const sum = r.copiesSum, zero = r.copiesZero;
         cv.setAttribute("aria-label", `contributions of the copies of W to loss term ${t}`);
         info.textContent = `sum over k of ‖∂L_${t}/∂W^(k)‖ = ${fmt(sum)}; ${zero} of ${t} copies ${zero === 1 ? "contributes" : "contribute"} nothing`
           + (zero ? (r.s.truncation === "full" ? " (h₀ = 0 makes the share of W^(1) zero)" : " (h₀ = 0 zeroes W^(1); the truncation cuts the others)") : "");
