@@ -398,16 +398,16 @@ const BpttLiveWidget = (() => {
         cv.setAttribute("aria-label", `gradient-flow map for T = ${T}; values from ${pow10(lo)} to ${pow10(hi)}`);
         const scale = clamped ? `Colours clamped to ${pow10(lo)} … ${pow10(hi)} (the values span more decades than colours can show): `
           + [below ? `${below} smaller values in the darkest colour` : "", above ? `${above} larger in the brightest` : ""].filter(Boolean).join(", ") + ". " : "";
-        const WHY = {
-          truncated: "cut by the truncation",
-          silent: `L_${"{t}"} sends no gradient: its prediction equals the one-hot target to float64 precision`,
-          vanished: "every path is blocked by a zero slope f′ = 0 or underflows below float64's smallest number",
+        const WHY = {                            // the engine's zeroCause, in words
+          truncated: () => "cut by the truncation",
+          silent: (t) => `L_${t} sends no gradient: its prediction equals the one-hot target to float64 precision`,
+          vanished: () => "every path is blocked by a zero slope f′ = 0 or underflows below float64's smallest number",
         };
         const show = () => {
           if (!hover || hover.t > T || hover.k > T) { info.textContent = `${scale}Hover over (or tap) the map to read a value and its (t, k).`; return; }
           const { t, k } = hover, v = G[t - 1][k - 1], why = zeroCause(G, r.P, t - 1, k - 1);
           info.textContent = why === "future" ? `loss term t = ${t}, state h_${k}: nothing (k > t: gradient never flows forwards in time)`
-            : `loss term t = ${t}, state h_${k}: ‖∂L_${t}/∂h_${k}‖ = ${fmt(v)}${why ? ` (${WHY[why].replace("{t}", t)})` : ""}`;
+            : `loss term t = ${t}, state h_${k}: ‖∂L_${t}/∂h_${k}‖ = ${fmt(v)}${why ? ` (${WHY[why](t)})` : ""}`;
           root.dataset.readout = info.textContent;
         };
         const readout = (e) => {
