@@ -5,8 +5,8 @@
  *    for the frames a widget Stack swaps in later.
  * 2. Accessible names of theme controls (see fixNames).
  * 3. Exercise answer boxes. bptt.check(name, None) emits <div class="bptt-answer" data-box=...>; here it
- *    becomes an input checked in the browser with the tolerance and messages of bptt.checks.close, or,
- *    for exercises that need Python, a note on how to run them. The plain verdict (for live notebooks) is
+ *    becomes an input checked in the browser by the box's rule, with the messages of bptt.present.checks.judge,
+ *    or, for exercises that need Python, a note on how to run them. The plain verdict (for live notebooks) is
  *    hidden by book.css.
  */
 (function () {
@@ -31,42 +31,25 @@
     });
   }
 
-  // ---- Python's formatting, so the messages read as bptt.check's ----
-  function fmtG(x, p) {                      // Python's format(x, f".{p}g")
-    if (p === undefined) p = 6;
-    if (Number.isNaN(x)) return "nan";
-    if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-    if (x === 0) return "0";
-    var s = x.toExponential(p - 1);
-    var parts = s.split("e"), exp = parseInt(parts[1], 10);
-    if (exp < -4 || exp >= p) {
-      var m = parts[0];
-      if (m.indexOf(".") >= 0) m = m.replace(/0+$/, "").replace(/\.$/, "");
-      var e = Math.abs(exp).toString();
-      if (e.length < 2) e = "0" + e;
-      return m + "e" + (exp < 0 ? "-" : "+") + e;
-    }
-    var f = x.toFixed(Math.max(0, p - 1 - exp));
-    if (f.indexOf(".") >= 0) f = f.replace(/0+$/, "").replace(/\.$/, "");
-    return f;
-  }
-  function pyShape(shape) {
-    if (shape.length === 0) return "()";
-    if (shape.length === 1) return "(" + shape[0] + ",)";
-    return "(" + shape.join(", ") + ")";
-  }
+  // ---- answer boxes: the rules of bptt.present.checks.judge, with its messages ----
+  // A box (the JSON bptt.check(name, None) puts in data-box, made by checks.answer_box) names its rule: "close"
+  // (every entry within atol + rtol |expected|: a value copied to 3 significant digits passes), "exact" (integers,
+  // or True/False with kind "bool", equal to one of the accepted values) or "steps" (distinct integers, any order).
+  // tests/browser/test_answer_boxes.py runs the same answers through this and through Python's judge.
 
-  // ---- reading an answer: a number or nested lists / tuples of numbers (np.array(...) allowed) ----
+  // The text a reader types, read as Python reads a literal: nested lists / tuples (np.array(...) allowed) of
+  // leaves {kind: "int" | "float" | "bool", value}; 1 is an int, 1.0 and 1e3 are floats. null if unreadable.
   function parseAnswer(text) {
     var s = text.trim();
     var wrapped = s.match(/^(?:np\.|numpy\.)?array\s*\(([\s\S]*)\)$/);
     if (wrapped) s = wrapped[1];
-    var tokens = s.match(/\s*([\[\]\(\),]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)|True|False)\s*/g);
-    if (!tokens || tokens.join("").length !== s.length) return null;
+    var tokens = s.match(/\s*([\[\]\(\),]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)|True|False|true|false)\s*/g);
+    if (!tokens || tokens.join("").length !== s.length || !s.length) return null;
     tokens = tokens.map(function (t) { return t.trim(); });
     var i = 0;
     function value() {
       var t = tokens[i++];
+      if (t === undefined) throw new Error("end");
       if (t === "[" || t === "(") {
         var close = t === "[" ? "]" : ")", items = [];
         while (tokens[i] !== close) {
@@ -78,12 +61,12 @@
         i++;
         return items;
       }
-      if (t === "True") return 1;
-      if (t === "False") return 0;
-      var x = parseFloat(t.replace(/inf/, "Infinity"));
-      if (/nan/.test(t)) x = NaN;
-      if (t === undefined || (Number.isNaN(x) && !/nan/.test(t))) throw new Error("number");
-      return x;
+      if (/^(True|true|False|false)$/.test(t)) return { kind: "bool", value: /^[Tt]/.test(t) ? 1 : 0 };
+      if (/nan/.test(t)) return { kind: "float", value: NaN };
+      if (/inf/.test(t)) return { kind: "float", value: t.charAt(0) === "-" ? -Infinity : Infinity };
+      if (/^[-+]?\d+$/.test(t)) return { kind: "int", value: parseInt(t, 10) };
+      if (/^[\])},]$/.test(t)) throw new Error("number");
+      return { kind: "float", value: parseFloat(t) };
     }
     try {
       var v = value();
@@ -93,40 +76,48 @@
   }
   function shapeOf(v) {                      // null if ragged
     if (!Array.isArray(v)) return [];
-    if (v.length === 0) return [0];
-    var inner = shapeOf(v[0]);
-    if (inner === null) return null;
-    for (var k = 1; k < v.length; k++) {
-      var s = shapeOf(v[k]);
-      if (s === null || s.join() !== inner.join()) return null;
-    }
-    return [v.length].concat(inner);
+    var inner = v.map(shapeOf);
+    for (var k = 0; k < inner.length; k++) if (inner[k] === null || inner[k].join() !== inner[0].join()) return null;
+    return [v.length].concat(inner.length ? inner[0] : []);
   }
-  function flat(v) { return Array.isArray(v) ? [].concat.apply([], v.map(flat)) : [v]; }
+  function leaves(v) { return Array.isArray(v) ? [].concat.apply([], v.map(leaves)) : [v]; }
+  function flatNumbers(v) { return Array.isArray(v) ? [].concat.apply([], v.map(flatNumbers)) : [Number(v)]; }
+  function pyShape(shape) { return "(" + shape.join(", ") + (shape.length === 1 ? ",)" : ")"); }
+  function sameList(a, b) { return a.length === b.length && a.every(function (x, k) { return x === b[k]; }); }
 
-  // bptt.checks.close for numbers and arrays, with its messages
-  function closeCheck(answer, box) {
-    var what = box.what, shape = shapeOf(answer);
-    if (shape === null) return [false, "expected a number or array for the " + what + ", got a ragged list"];
-    var expShape = box.shape;
-    if (shape.join() !== expShape.join() || shape.length !== expShape.length)
-      return [false, "the " + what + " has shape " + pyShape(shape) + ", expected " + pyShape(expShape)];
-    var a = flat(answer), e = flat(box.expected);
-    if (!a.every(Number.isFinite)) return [false, "the " + what + " contains NaN or inf"];
-    var err = 0, ok = true;
-    for (var k = 0; k < a.length; k++) {
-      var d = Math.abs(a[k] - e[k]);
-      if (!(d <= box.atol + box.rtol * Math.abs(e[k]))) ok = false;
-      err = Math.max(err, d);
+  // checks.judge on a parsed answer: [right?, message]
+  function judge(box, tree) {
+    var what = box.what, label = box.label;
+    if (tree === null) return [false, "could not read the " + what + " as " + label];
+    var shape = shapeOf(tree);
+    if (shape === null) return [false, "the " + what + " is a ragged list; expected " + label];
+    var ls = leaves(tree), values = ls.map(function (l) { return l.value; }), right = [];
+    if (box.rule === "steps") {
+      if (shape.length !== 1 || ls.some(function (l) { return l.kind !== "int"; })) return [false, "give the " + what + " as " + label];
+      var sorted = values.slice().sort(function (a, b) { return a - b; });
+      for (var k = 1; k < sorted.length; k++) if (sorted[k] === sorted[k - 1]) return [false, "list each of the " + what + " once"];
+      box.accept.forEach(function (acc, j) {
+        if (sameList(sorted, flatNumbers(acc).sort(function (a, b) { return a - b; }))) right.push(j);
+      });
+    } else {
+      if (!sameList(shape, box.shape)) return [false, "the " + what + " has shape " + pyShape(shape) + ", expected " + pyShape(box.shape)];
+      if (!values.every(Number.isFinite)) return [false, "the " + what + " contains NaN or inf"];
+      if (box.rule === "exact") {
+        var want = box.kind || "int";
+        if (ls.some(function (l) { return l.kind !== want; })) {
+          return [false, want === "bool" ? "the " + what + " must be True or False values"
+            : shape.length ? "the " + what + " must be whole numbers (exact counts), not decimals"
+            : "the " + what + " must be a whole number (an exact count), not a decimal"];
+        }
+        box.accept.forEach(function (acc, j) { if (sameList(values, flatNumbers(acc))) right.push(j); });
+      } else {
+        var e = flatNumbers(box.accept[0]);
+        if (values.every(function (a, k) { return Math.abs(a - e[k]) <= box.atol + box.rtol * Math.abs(e[k]); })) right.push(0);
+      }
     }
-    if (ok) return [true, box.ok_message];
-    return [false, "the " + what + " is off by up to " + fmtG(err, 3) + " (tolerance rtol=" + fmtG(box.rtol, 6) + ")"];
+    if (right.length) return [true, box.ok && box.ok.length ? box.ok[right[0]] : "the " + what + " is right"];
+    return [false, "the " + what + (box.rule === "steps" ? " are" : " is") + " not right yet"];
   }
-
-  var HOWTO = "To run it, open this chapter as a live notebook: the rocket button at the top of the page " +
-    "opens it in Binder or Colab, and the download button gives the .ipynb to open in Jupyter on your " +
-    "computer (its first cell installs the bptt library). Replace the placeholder in the cell above and run it; " +
-    "the check prints its verdict. The solution is in the hidden cell below (click to show it).";
 
   var counter = 0;
   function buildBox(div) {
@@ -137,7 +128,8 @@
     if (!boxJson) {
       var p = document.createElement("p");
       p.className = "bptt-howto";
-      p.textContent = "This exercise asks for Python code. " + HOWTO;
+      p.textContent = "This exercise asks for Python code: run it in a live notebook (the download or rocket " +
+        "button at the top of the page). The solution is in the hidden cell below.";
       div.appendChild(p);
       return;
     }
@@ -145,8 +137,7 @@
     var id = "bptt-answer-" + (++counter);
     var label = document.createElement("label");
     label.htmlFor = id;
-    label.textContent = "Your answer to exercise " + name +
-      (box.shape.length ? " (an array of shape " + pyShape(box.shape) + ", e.g. [[1, 2], [3, 4]])" : " (a number)");
+    label.textContent = "Your answer to exercise " + name + ": " + box.label;
     var row = document.createElement("div");
     row.className = "bptt-answer-row";
     var input = document.createElement("input");
@@ -156,10 +147,7 @@
     var verdict = document.createElement("div");
     verdict.className = "bptt-verdict"; verdict.setAttribute("role", "status"); verdict.setAttribute("aria-live", "polite");
     function run() {
-      var value = parseAnswer(input.value);
-      var res = value === null
-        ? [false, "could not read that as a number or array: write e.g. 0.25, 1e-3 or [[1, 2], [3, 4]]"]
-        : closeCheck(value, box);
+      var res = judge(box, parseAnswer(input.value));
       var msg = res[1];
       if (!res[0] && hint) msg += ". Hint: " + hint;
       verdict.textContent = (res[0] ? "\u2713 Correct" : "\u2717 Not yet") + " (" + name + "): " + msg;
@@ -170,8 +158,7 @@
     row.appendChild(input); row.appendChild(button);
     var note = document.createElement("p");
     note.className = "bptt-howto";
-    note.textContent = "Checked in your browser with the tolerance of bptt.check. To compute it in Python instead: " +
-      HOWTO.charAt(0).toLowerCase() + HOWTO.slice(1);
+    note.textContent = "Checked in your browser; the solution is in the hidden cell below.";
     div.appendChild(label); div.appendChild(row); div.appendChild(verdict); div.appendChild(note);
   }
 
@@ -227,5 +214,4 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 
-  window.bpttBook = { fmtG: fmtG, parseAnswer: parseAnswer, closeCheck: closeCheck };
 })();

@@ -93,22 +93,32 @@ def test_build_esm_refuses_files_it_cannot_join(tmp_path):
     (tmp_path / "widget.js").write_text("export default {};\n")
     with pytest.raises(ValueError, match="import the engine exactly once"):
         live.build_esm(tmp_path)
+    (tmp_path / "widget.js").write_text('import { a } from "./bptt.js";\nexport default {};\n')
+    with pytest.raises(ValueError, match="slot"):
+        live.build_esm(tmp_path)
     shutil.copy(STATIC / "widget.js", tmp_path / "widget.js")
     (tmp_path / "bptt.js").write_text('import x from "./other.js";\n' + (STATIC / "bptt.js").read_text())
     with pytest.raises(ValueError, match="self-contained"):
         live.build_esm(tmp_path)
 
 
-def test_front_end_offers_the_same_ranges_and_choices_as_python():
-    js = (STATIC / "widget.js").read_text(encoding="utf-8")
-    ranges = re.findall(r'\{ name: "(\w+)", kind: "(?:range|logrange)"[^}]*?min: ([\d.e-]+), max: ([\d.e-]+)', js)
-    table = {name: (float(lo), float(hi)) for name, lo, hi in ranges}
-    assert table == {k: (float(lo), float(hi)) for k, (lo, hi) in live.RANGES.items()}
-    for name, options in live.CHOICES.items():
-        m = re.search(rf'\{{ name: "{name}", kind: "select"[^}}]*options: (\[[^\]]*\])', js)
-        assert m and tuple(json.loads(m.group(1))) == options, name
-    names = re.findall(r'^\s*\{ name: "(\w+)", kind:', js, re.M)
-    assert tuple(names) == live.CONTROLS
+def test_front_end_gets_its_control_table_from_python():
+    """CONTROL_TABLE is the one source of the controls: Python's ranges and choices are read off it, and the
+    module the browser runs carries it in widget.js's one slot."""
+    assert live.CONTROLS == tuple(c["name"] for c in live.CONTROL_TABLE)
+    for c in live.CONTROL_TABLE:
+        if c["kind"] in ("range", "logrange"):
+            assert live.RANGES[c["name"]] == (c["min"], c["max"]) and c["min"] < c["max"]
+        if c["kind"] == "select":
+            assert live.CHOICES[c["name"]] == tuple(c["options"])
+    esm = live.GradientFlowWidget._esm
+    assert json.dumps(live.CONTROL_TABLE, ensure_ascii=False) in esm and "/* CONTROL_TABLE */" not in esm
+    assert "/* CONTROL_TABLE */ []" in (STATIC / "widget.js").read_text(encoding="utf-8")
+
+
+def test_front_end_exports_render_only():
+    """No test hooks in the shipped module: the widget's default export is what anywidget calls."""
+    assert "return { render };" in (STATIC / "widget.js").read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -127,15 +137,17 @@ def test_esm_loads_as_a_module_and_exports_render(tmp_path):
 
 
 def _node_compute(tmp_path, widget, views):
-    """What the front end computes for the widget's settings (node runs the widget's own module)."""
+    """What the front end shows for the widget's settings: the engine's widgetPanels, run by node from the
+    widget's own module, on the traits Python validated."""
     module = tmp_path / "widget.mjs"
     module.write_text(widget._esm, encoding="utf-8")
-    state = {name: getattr(widget, name) for name in live.CONTROLS + ("views", "controls", "problem_seed", "network")}
+    state = {name: getattr(widget, name) for name in live.CONTROLS + ("problem_seed",)}
+    state["network"] = widget.network or None
     (tmp_path / "state.json").write_text(json.dumps(state))
     script = ("import fs from 'node:fs';"
               "const m = await import(process.argv[1]);"
               "const state = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));"
-              "const r = m.default.compute(m.default.settings({get: (k) => state[k]}), JSON.parse(process.argv[3]));"
+              "const r = m.widgetPanels(state, JSON.parse(process.argv[3]));"
               "console.log(JSON.stringify({G: r.G, units: r.units, cos: r.cos, relErr: r.relErr, overflow: r.overflow}));")
     out = subprocess.run(["node", "--input-type=module", "-e", script, module.as_uri(), str(tmp_path / "state.json"),
                           json.dumps(views)], capture_output=True, text=True, timeout=120)

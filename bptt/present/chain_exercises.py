@@ -47,14 +47,9 @@ checks.function_exercise(
 @checks.exercise("chain-2", hint="L_t depends on h_t, which depends on the copies W^(1) .. W^(t)")
 def _check_chain_2(answer: Any) -> tuple[bool, str]:
     expected = np.arange(1, 11)
-    a = np.asarray(answer)
-    if a.dtype.kind not in "iu":
-        return False, f"expected an array of 10 integer counts, got dtype {a.dtype}"
-    ok, msg = checks.close(a, expected, what="list of copy counts")
-    if ok:
-        return True, (f"L_t reaches t copies; over the whole sequence that is {int(expected.sum())} "
-                      f"(t, k) terms, one Jacobian chain each if they were computed separately")
-    return ok, msg
+    return checks.exact(answer, expected, what="list of copy counts",
+                        right=f"L_t reaches t copies; over the whole sequence that is {int(expected.sum())} "
+                              f"(t, k) terms, one Jacobian chain each if they were computed separately")
 
 
 def _recursion_cases() -> list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, str]]:

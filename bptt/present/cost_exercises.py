@@ -12,28 +12,25 @@ from . import checks
 @checks.exercise("cost-1", hint="method 1 makes t products for loss term t; count them with cost.method1")
 def _check_cost_1(answer: Any) -> tuple[bool, str]:
     expected = count_products(20, "method1")
-    return checks.exact_count(answer, expected, right=f"method 1 makes {expected} products for T = 20",
-                              wrong=lambda n: f"{n} is not the number of products method 1 makes for T = 20")
+    return checks.exact_int(answer, expected, what="number of products",
+                            right=f"method 1 makes {expected} products for T = 20")
 
 
 @checks.exercise("cost-2", hint="count the products of each method at T = 200: T(T+1)/2 against T, "
                                 "or leave out the product into h_0 in both")
 def _check_cost_2(answer: Any) -> tuple[bool, str]:
     T = 200
-    if not (isinstance(answer, tuple) and len(answer) == 2):
-        return False, f"expected a pair of integers (method 1, method 2), got {type(answer).__name__}"
-    if not all(checks.is_int(n) for n in answer):
-        return False, "give both counts as integers (they are exact counts, not estimates)"
-    n1, n2 = (int(n) for n in answer)
     with_h0 = (count_products(T, "method1"), count_products(T, "method2"))       # T(T+1)/2, T
     without_h0 = (T * (T - 1) // 2, T - 1)                                        # no product into h_0
-    if (n1, n2) == with_h0:
-        return True, (f"{n1} against {n2}, a ratio of {n1 / n2:g}; counting only products into h_1 .. h_T "
-                      f"gives {without_h0[0]} against {without_h0[1]} (ratio {T / 2:g}), equally defensible")
-    if (n1, n2) == without_h0:
-        return True, (f"{n1} against {n2}, a ratio of {n1 / n2:g}; the library also makes the products into "
-                      f"h_0 ({with_h0[0]} against {with_h0[1]}, ratio {(T + 1) / 2:g})")
-    return False, f"({n1}, {n2}) does not count the products of the two methods at T = {T}"
+    ok, msg = checks.exact(answer, with_h0, also=(without_h0,), what="pair of counts (n1, n2)")
+    if not ok:
+        return ok, msg
+    if tuple(int(n) for n in np.ravel(np.asarray(answer))) == with_h0:
+        return True, (f"{with_h0[0]} against {with_h0[1]}, a ratio of {with_h0[0] / with_h0[1]:g}; counting only "
+                      f"products into h_1 .. h_T gives {without_h0[0]} against {without_h0[1]} (ratio {T / 2:g}), "
+                      f"equally defensible")
+    return True, (f"{without_h0[0]} against {without_h0[1]}, a ratio of {without_h0[0] / without_h0[1]:g}; the library "
+                  f"also makes the products into h_0 ({with_h0[0]} against {with_h0[1]}, ratio {(T + 1) / 2:g})")
 
 
 def _cost_3_cases() -> list[tuple[tuple[LinearProblem], np.ndarray, str]]:

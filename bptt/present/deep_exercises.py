@@ -7,12 +7,11 @@ from ..studies.deep_study import budget_hidden, count_shortest_paths, exercise_p
 from . import checks
 
 
-@checks.exercise("deep-1", hint="count the parameters of both models with eq-deep-count (or n_params) and "
-                                "search over H")
+@checks.exercise("deep-1", hint="count the parameters of both models with the chapter's parameter count (or "
+                                "n_params) and search over H")
 def _check_budget(answer: Any) -> tuple[bool, str]:
     expected = budget_hidden(8, 4, 2, 64)
-    return checks.exact_count(answer, expected, right=f"H = {expected}", wrong=lambda n: f"H = {n} is " + (
-        "too large: over budget" if n > expected else "not the largest that fits"))
+    return checks.exact_int(answer, expected, what="largest H", right=f"H = {expected}")
 
 
 #: the cases of exercise deep-2: N = 1..5 layers, steps t and k in 1..8
@@ -26,13 +25,22 @@ def _paths_cases() -> list[tuple[tuple[int, int, int], int, str]]:
 
 
 def _same_count(got: Any, expected: int, what: str) -> tuple[bool, str]:
-    return checks.exact_count(got, expected, right="", wrong=lambda n: f"{what} returned {n}, expected {expected}")
+    return checks.exact_int(got, expected, what=what, right="")
 
 
-checks.function_exercise(
-    "deep-2", "n_paths(N, t, k)", _paths_cases, compare=_same_count, returns="an integer",
-    hint="a shortest path takes its t - k time steps in any of the N layers, in order",
-    done=f"right on all {len(PATH_LAYERS) * len(PATH_STEPS) ** 2} cases")
+#: the one case exercise deep-2 also asks for as a number: shortest paths from x_2 to o_7 through 3 layers
+PATH_EXAMPLE = (3, 7, 2)
+
+
+@checks.exercise("deep-2", hint="a shortest path takes its t - k time steps in any of the N layers, in order")
+def _check_paths(answer: Any) -> tuple[bool, str]:
+    if callable(answer):
+        return checks.check_function(answer, "n_paths(N, t, k)", _paths_cases(), compare=_same_count,
+                                     returns="an integer",
+                                     done=f"right on all {len(PATH_LAYERS) * len(PATH_STEPS) ** 2} cases")
+    return checks.exact_int(answer, count_shortest_paths(*PATH_EXAMPLE), what="number of shortest paths",
+                            right=f"{count_shortest_paths(*PATH_EXAMPLE)} shortest paths; now write n_paths for "
+                                  "every N, t, k")
 
 
 @checks.exercise("deep-3", hint="run the recursion down to layer 1 and add dA @ U of both bottom cells")

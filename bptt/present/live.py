@@ -18,6 +18,7 @@ bound (gamma sigma_max)^(t-k), eq-van-loss-bound), "copies" (||dL_t/dW^(k)|| for
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -27,21 +28,31 @@ import anywidget
 import numpy as np
 import traitlets
 
-__all__ = ["GradientFlowWidget", "VIEWS", "CONTROLS", "build_esm", "lab_widget", "network_state"]
+__all__ = ["GradientFlowWidget", "VIEWS", "CONTROLS", "CONTROL_TABLE", "build_esm", "lab_widget", "network_state"]
 
 STATIC = Path(__file__).resolve().parent / "static" / "lab"
 VIEWS = ("impulse", "map", "lag", "copies", "compare")
-# the controls, in the order the widget shows them (each is the trait of the same name)
-CONTROLS = ("rho", "w_kind", "activation", "input_scale", "T", "truncation", "k", "keep_prob", "seed",
-            "clipping", "threshold", "t")
-# valid ranges; the front end's CONTROLS table (widget.js) offers the same ones
-RANGES: dict[str, tuple[float, float]] = {"rho": (0.1, 2.5), "input_scale": (0.05, 5.0), "T": (2, 200),
-                                          "k": (1, 200), "keep_prob": (0.05, 1.0), "threshold": (1e-3, 100.0),
-                                          "t": (1, 200)}
-CHOICES: dict[str, tuple[str, ...]] = {"w_kind": ("orthogonal", "gaussian", "identity"),
-                                       "activation": ("tanh", "sigmoid", "relu", "identity"),
-                                       "truncation": ("full", "window", "detach", "randomized"),
-                                       "clipping": ("none", "norm", "element")}
+#: every control of the widget, in the order it shows them: the trait it sets, its kind, its label and, for a
+#: range, its valid interval (values are clamped to it) and step. The one source of the controls: Python validates
+#: the traits with it and ``build_esm`` writes it into the front end (widget.js), which draws and clamps with it.
+CONTROL_TABLE: tuple[dict[str, Any], ...] = (
+    {"name": "rho", "kind": "range", "label": "spectral radius ρ of W", "min": 0.1, "max": 2.5, "step": 0.01, "digits": 2},
+    {"name": "w_kind", "kind": "select", "label": "recurrent matrix W", "options": ["orthogonal", "gaussian", "identity"]},
+    {"name": "activation", "kind": "select", "label": "activation f", "options": ["tanh", "sigmoid", "relu", "identity"]},
+    {"name": "input_scale", "kind": "range", "label": "input scale", "min": 0.05, "max": 5.0, "step": 0.05, "digits": 2},
+    {"name": "T", "kind": "range", "label": "sequence length T", "min": 2, "max": 200, "step": 1, "digits": 0},
+    {"name": "truncation", "kind": "select", "label": "truncation", "options": ["full", "window", "detach", "randomized"]},
+    {"name": "k", "kind": "range", "label": "truncation length τ", "min": 1, "max": 200, "step": 1, "digits": 0},
+    {"name": "keep_prob", "kind": "range", "label": "keep probability π", "min": 0.05, "max": 1.0, "step": 0.01, "digits": 2},
+    {"name": "seed", "kind": "button", "label": "new draw of ξ"},
+    {"name": "clipping", "kind": "select", "label": "clipping", "options": ["none", "norm", "element"]},
+    {"name": "threshold", "kind": "logrange", "label": "clipping threshold", "min": 1e-3, "max": 100.0, "step": 0.01},
+    {"name": "t", "kind": "range", "label": "loss term t (copies)", "min": 1, "max": 200, "step": 1, "digits": 0},
+)
+CONTROLS = tuple(c["name"] for c in CONTROL_TABLE)
+RANGES: dict[str, tuple[float, float]] = {c["name"]: (c["min"], c["max"]) for c in CONTROL_TABLE if "min" in c}
+CHOICES: dict[str, tuple[str, ...]] = {c["name"]: tuple(c["options"]) for c in CONTROL_TABLE if "options" in c}
+_TABLE_SLOT = "/* CONTROL_TABLE */ []"
 
 # the engine is imported by name in widget.js; the joined module defines those names itself
 _ENGINE_IMPORT = re.compile(r"^import\s*\{[^}]*\}\s*from\s*[\"']\./bptt\.js[\"'];?[ \t]*\n", re.MULTILINE)
@@ -49,7 +60,8 @@ _ENGINE_IMPORT = re.compile(r"^import\s*\{[^}]*\}\s*from\s*[\"']\./bptt\.js[\"']
 
 def build_esm(static: Path = STATIC) -> str:
     """The widget's ES module: the engine (bptt.js) followed by the front end (widget.js, its import of
-    the engine removed). Raises ValueError if either file does not have the shape this join relies on."""
+    the engine removed and CONTROL_TABLE written into its slot). Raises ValueError if either file does not
+    have the shape this join relies on."""
     engine = (static / "bptt.js").read_text(encoding="utf-8")
     front = (static / "widget.js").read_text(encoding="utf-8")
     if re.search(r"^\s*import\b", engine, re.MULTILINE) or re.search(r"^export\s+default\b", engine, re.MULTILINE):
@@ -58,6 +70,9 @@ def build_esm(static: Path = STATIC) -> str:
     front, n = _ENGINE_IMPORT.subn("", front)
     if n != 1:
         raise ValueError(f"widget.js must import the engine exactly once with `import {{...}} from \"./bptt.js\";`, found {n}")
+    if front.count(_TABLE_SLOT) != 1:
+        raise ValueError(f"widget.js must leave exactly one slot {_TABLE_SLOT} for the control table")
+    front = front.replace(_TABLE_SLOT, json.dumps(CONTROL_TABLE, ensure_ascii=False))
     return f"// bptt.js (engine)\n{engine}\n// widget.js (front end)\n{front}"
 
 

@@ -32,4 +32,4 @@ def _check_bias(answer: Any) -> tuple[bool, str]:
     lag = np.subtract.outer(np.arange(T), np.arange(T))
     expected_P = np.where(lag >= 0, 0.6 ** np.maximum(lag, 0), 0.0)
     expected = relative_error(combine(C, expected_P), C.sum(axis=(0, 1)))
-    return checks.close(answer, expected, rtol=1e-6, what="relative error of the expected gradient")
+    return checks.close(answer, expected, what="relative error of the expected gradient")

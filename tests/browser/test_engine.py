@@ -53,7 +53,10 @@ IMPORT_FROM_URL_JS = """async (url) => { window.bpttEngine = await import(url); 
 
 EXPORTS = sorted(["ACTIVATIONS", "DERIVATIVE_BOUND", "forward", "lossAndGrads", "gradientNorms", "copyContributions",
                   "clipGradNorm", "clipElementwise", "flatGrads", "cosine", "relativeError", "lagProfile", "makeRng",
-                  "drawXi", "spectralRadius", "topSingularValue", "makeProblem"])
+                  "drawXi", "spectralRadius", "topSingularValue", "makeProblem",
+                  # the live widget's numbers (widget.js draws them, nothing else computes them)
+                  "vectorNorm", "pathWeights", "lagBound", "stepFactor", "lagPanel", "withRadius", "impulseResponse",
+                  "logColourRange", "zeroCause", "WIDGET_DIMS", "EXPLODING", "widgetPanels"])
 
 
 # --------------------------------------------------------------------------- serving and loading
@@ -434,3 +437,122 @@ def test_built_site_engine_imports_and_matches_python(browser, html_root, how):
             assert not e.errors, f"errors in the browser console: {e.errors}"
         finally:
             e.close()
+
+
+# --------------------------------------------------------------------------- the live widget's numbers
+def _step_factor(G: np.ndarray) -> float:
+    """Python's reading of the engine's stepFactor: exp of the slope through the origin of log r_l against l."""
+    T, num, den = G.shape[0], 0.0, 0.0
+    for lag in range(1, T):
+        logs = [np.log(G[t, t - lag] / G[t, t]) for t in range(lag, T)
+                if G[t, t - lag] > 0 and np.isfinite(G[t, t - lag]) and np.isfinite(G[t, t])]
+        if logs:
+            num, den = num + lag * np.mean(logs), den + lag * lag
+    return float(np.exp(num / den)) if den else float("nan")
+
+
+def test_path_weights_match_python(engine):
+    calls = []
+    for s in SEEDS:
+        c = config(s)
+        calls.append(("pathWeights", [len(c["args"][1]), {k: v for k, v in c["opts"].items() if k in ("window", "detachEvery", "xi")}]))
+    for s, res in zip(SEEDS, engine.calls(calls)):
+        c, o = config(s), calls[s][1][1]
+        P = bptt.path_weights(len(c["args"][1]), window=o.get("window"), detach_every=o.get("detachEvery"),
+                              xi=None if o.get("xi") is None else np.array(o["xi"]))
+        assert_close(res["ok"], P, f"{c['label']}: path weights")
+
+
+def test_lag_panel_matches_python_and_its_bound_holds(engine):
+    """On every random configuration's full-BPTT map: the profile is lag_profile's, the bound is profile_bound's
+    wherever that is defined (no zero entries), the bound is >= the measured profile at every lag and the measured
+    factor per step back is <= gamma sigma_max (eq-van-loss-bound), zeros in the map or not."""
+    calls, cases = [], []
+    for s in SEEDS:
+        c = config(s)
+        params = bptt.RNNParams(*(np.array(c["args"][0][k]) for k in "UWVbc"))
+        h0 = None if "h0" not in c["opts"] else np.array(c["opts"]["h0"])
+        act = c["opts"].get("activation", "tanh")
+        G = bptt.gradient_norms(params, np.array(c["args"][1]), np.array(c["args"][2]), h0, activation=act)
+        sigma = float(np.linalg.norm(params.W, 2))
+        cases.append((c["label"], G, sigma, act))
+        calls.append(("lagPanel", [G.tolist(), sigma, act]))
+    zeros = 0
+    for (label, G, sigma, act), res in zip(cases, engine.calls(calls)):
+        assert "error" not in res, f"{label}: {res.get('error')}"
+        r, rate = res["ok"], bptt.DERIVATIVE_BOUND[act] * sigma
+        _, prof = bptt.lag_profile(G)
+        assert_close(r["profile"], prof, f"{label}: lag profile")
+        assert r["rate"] == pytest.approx(rate, rel=1e-12)
+        if np.all(np.tril(G) > 0):
+            assert_close(r["bound"], vanishing.profile_bound(G, sigma, bptt.DERIVATIVE_BOUND[act]), f"{label}: bound")
+        else:
+            zeros += 1
+        assert np.all(np.array(r["profile"]) <= np.array(r["bound"]) * (1 + 1e-9)), f"{label}: bound below the profile"
+        expected = _step_factor(G)
+        if np.isnan(expected):
+            assert r["factor"] is None or np.isnan(r["factor"])
+        else:
+            assert r["factor"] == pytest.approx(expected, rel=1e-9), label
+            assert r["factor"] <= rate * (1 + 1e-9), f"{label}: measured factor above the bound"
+    assert zeros < len(cases)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_widget_lag_bound_holds_on_random_widget_settings(engine, activation):
+    """The lag panel the widget draws, for random settings over the controls' whole ranges (rho up to 2.5, T up
+    to 200, where maps have exactly-zero rows and entries): bound >= measured at every lag, factor <= bound."""
+    rng = np.random.default_rng(18 + ACTIVATIONS.index(activation))
+    settings = []
+    for i in range(6):
+        settings.append({"rho": float(rng.uniform(0.1, 2.5)), "w_kind": ["orthogonal", "gaussian", "identity"][i % 3],
+                         "activation": activation, "input_scale": float(rng.uniform(0.05, 5)),
+                         "T": int(rng.integers(2, 201)), "truncation": "full", "k": 1, "keep_prob": 1.0, "seed": 0,
+                         "clipping": "none", "threshold": 1.0, "t": 1, "problem_seed": int(rng.integers(0, 100)),
+                         "network": None})
+    for s, res in zip(settings, engine.calls([("widgetPanels", [s, ["lag"]]) for s in settings])):
+        assert "error" not in res, f"{s}: {res.get('error')}"
+        lag = res["ok"]["lag"]
+        prof, bound = np.array(lag["profile"], dtype=float), np.array(lag["bound"], dtype=float)
+        assert np.all(prof <= bound * (1 + 1e-9)), f"{s}: the bound falls below the measured profile"
+        if lag["factor"] is not None and np.isfinite(lag["factor"]):
+            assert lag["factor"] <= lag["rate"] * (1 + 1e-9), s
+
+
+def test_with_radius_and_impulse_match_python(engine):
+    from bptt.studies import demo
+    rng = np.random.default_rng(5)
+    for H, D, K, B, act in ((6, 3, 4, 1, "tanh"), (5, 2, 3, 3, "relu"), (4, 4, 2, 2, "identity")):
+        params = bptt.RNNParams(rng.normal(size=(H, D)), rng.normal(size=(H, H)) / np.sqrt(H), rng.normal(size=(K, H)),
+                                rng.normal(size=H), rng.normal(size=K))
+        radius = float(np.abs(np.linalg.eigvals(params.W)).max())
+        scaled = engine.call("withRadius", params_json(params), 1.3, radius, 0.7)
+        assert_close(scaled["W"], params.W * 1.3 / radius, "W rescaled")
+        assert_close(scaled["U"], params.U * 0.7, "U scaled")
+        assert_close(scaled["V"], params.V, "V unchanged")
+        h0 = rng.normal(size=(B, H))
+        got = engine.call("impulseResponse", params_json(params), 9, {"activation": act, "h0": h0.tolist()})
+        hs, _ = bptt.forward(params, demo.impulse(9, D, batch=B), h0, activation=act)
+        assert_close(got["units"], hs[1:, 0], f"impulse response ({act})")
+        assert_close(got["stateNorms"], np.linalg.norm(hs[1:, 0], axis=1), f"state norms ({act})")
+    assert engine.call("vectorNorm", [3e200, 4e200]) == pytest.approx(5e200)
+
+
+def test_log_colour_range_clamps_to_a_readable_span_and_counts_what_it_clamps(engine):
+    narrow = engine.call("logColourRange", [[0.0, 2e-3], [5.0, 0.0]])
+    assert (narrow["lo"], narrow["hi"], narrow["clamped"]) == (-3, 1, False)
+    values = np.logspace(-150, 79, 1000)          # a vanishing sigmoid or an exploding identity map spans this
+    wide = engine.call("logColourRange", values.tolist(), 80)
+    assert wide["hi"] - wide["lo"] == 80 and wide["clamped"]
+    logs = np.log10(values)
+    assert wide["below"] == int(np.sum(logs < wide["lo"])) and wide["above"] == int(np.sum(logs > wide["hi"]))
+
+
+def test_zero_cause_names_why_an_entry_is_zero(engine):
+    G = [[1.0, 0.0, 0.0], [0.5, 2.0, 0.0], [0.0, 0.0, 0.0]]
+    full = [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    cut = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    causes = engine.calls([("zeroCause", [G, full, 0, 1]), ("zeroCause", [G, full, 1, 0]),
+                           ("zeroCause", [G, full, 2, 0]), ("zeroCause", [G, cut, 2, 0]),
+                           ("zeroCause", [[[1.0, 0], [0.0, 1.0]], full, 1, 0])])
+    assert [c["ok"] for c in causes] == ["future", None, "silent", "truncated", "vanished"]

@@ -233,3 +233,65 @@ def test_controls_stay_on_a_phone_screen(browser, html_root, contexts, rel):
     assert overflow == 0, f"{rel}: {overflow} controls or canvases reach outside a 390 px screen"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     assert not errors, errors
+
+
+# --------------------------------------------------------------------------- what the panels say (issue 18)
+def _lab_presets(html_root) -> list[str]:
+    """The queries of the lab page's "Things to try" links."""
+    text = (html_root / LAB).read_text(encoding="utf-8")
+    return sorted(set(re.findall(r'href="(\?[^"#]+)"', text)))
+
+
+def test_lag_panel_measured_factor_never_exceeds_its_bound(open_page, html_root):
+    """In every lab preset the lag panel's measured factor per step back is at most gamma sigma_max."""
+    presets = [q.replace("&amp;", "&") for q in _lab_presets(html_root)]
+    assert len(presets) >= 6, presets
+    for query in presets:
+        page, errors = open_page(LAB, query)
+        info = page.locator(".bptt-live-lag .bptt-live-info").inner_text()
+        m = re.search(r"measured factor per step back ([0-9.]+), bound γσ_max = ([0-9.]+)", info)
+        assert m, f"{query}: {info}"
+        assert float(m.group(1)) <= float(m.group(2)), f"{query}: {info}"
+        assert not errors, errors
+
+
+DARK_SHARE_JS = """(canvas) => {
+  const ctx = canvas.getContext("2d"), d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let dark = 0, white = 0, n = 0;
+  for (let i = 0; i < d.length; i += 4) { n++; const s = d[i] + d[i + 1] + d[i + 2];
+    if (s < 60) dark++; else if (s > 750) white++; }
+  return { dark: dark / n, white: white / n };
+}"""
+
+
+def test_saturating_map_is_clamped_readably_and_says_so(open_page):
+    """At rho = 2.5, T = 200 (identity) the map spans ~90 decades: its colours are clamped to a readable range
+    that the readout states, it is not a black field, and the impulse map is not blank."""
+    page, errors = open_page(LAB, "?rho=2.5&T=200&act=identity&w=orthogonal&trunc=full&clip=none")
+    widget = page.locator(".bptt-live").first
+    info = widget.locator(".bptt-live-map .bptt-live-info").inner_text()
+    assert "Colours clamped to" in info, info
+    map_share = widget.locator(".bptt-live-map canvas").evaluate(DARK_SHARE_JS)
+    assert map_share["dark"] < 0.25, map_share             # the old 16-decade scale left most of it black
+    impulse = widget.locator(".bptt-live-impulse canvas").first.evaluate(DARK_SHARE_JS)
+    assert impulse["white"] < 0.6, impulse                 # each step scaled: not a blank (white) field
+    assert "each step's colours are scaled" in widget.locator(".bptt-live-impulse .bptt-live-info").inner_text()
+    assert not errors, errors
+
+
+def test_zero_rows_under_full_bptt_are_not_called_truncated(open_page):
+    """Rows of the map that are exactly zero under full BPTT (a loss term whose softmax is saturated on the right
+    class) say so on hover; nothing there is "cut by the truncation"."""
+    page, errors = open_page(LAB, "?rho=2.5&T=60&act=identity&w=orthogonal&trunc=full&clip=none")
+    canvas = page.locator(".bptt-live-map canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    side, T, found = box["height"] - 24 - 44, 60, []
+    for t in range(1, T + 1):
+        page.mouse.move(box["x"] + 50 + side * 0.5 / T, box["y"] + 24 + side * (t - 0.5) / T)   # (t, k = 1)
+        readout = page.locator(".bptt-live-map .bptt-live-info").inner_text()
+        assert "truncation" not in readout, readout
+        if "= 0 (" in readout:
+            found.append(readout)
+    assert found and all("sends no gradient" in r or "blocked" in r for r in found), found
+    assert not errors, errors

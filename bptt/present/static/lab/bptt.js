@@ -913,3 +913,297 @@ export function makeProblem(spec) {
     b: new Array(H).fill(0), c: new Array(K).fill(0) };
   return { params, xs, ys };
 }
+
+// ------------------------------------------------------------------------------------------ the live widget's numbers
+// Everything the live widget (widget.js) shows is computed here, where tests/browser/test_engine.py checks it
+// against Python; widget.js only draws it.
+
+/**
+ * The Euclidean norm of a vector, scaled so that no square overflows: Infinity if an entry is not finite.
+ * @param {number[]|Float64Array} v
+ * @returns {number}
+ */
+export function vectorNorm(v) {
+  let m = 0;
+  for (const x of v) m = Math.max(m, Math.abs(x));
+  if (!Number.isFinite(m)) return Infinity;
+  if (m === 0) return 0;
+  let s = 0;
+  for (const x of v) s += (x / m) * (x / m);
+  return m * Math.sqrt(s);
+}
+
+/**
+ * P: T×T, the factor with which loss term t reaches hs[k+1] (Python bptt.core.truncation.path_weights):
+ * the product of the carry multipliers m[k+1 .. t] inside the window (t - k < window), 0 outside it and for k > t.
+ * @param {number} T  integer >= 1
+ * @param {{window?:number|null, detachEvery?:number|null, xi?:number[]|null}} [opts]  as in lossAndGrads
+ * @returns {number[][]}
+ */
+export function pathWeights(T, opts) {
+  positiveInt(T, "T");
+  const o = opts || {};
+  const window = o.window === undefined || o.window === null ? T : positiveInt(o.window, "window");
+  const detach = o.detachEvery === undefined || o.detachEvery === null ? null : positiveInt(o.detachEvery, "detachEvery");
+  const m = carryMultipliers(T, detach, o.xi === undefined ? null : o.xi);
+  const P = [];
+  for (let t = 0; t < T; t++) {
+    const row = new Array(T).fill(0);
+    let w = 1;
+    for (let k = t; k >= 0 && t - k < window; k--) {
+      row[k] = w;
+      w *= m[k];
+    }
+    P.push(row);
+  }
+  return P;
+}
+
+/** For each lag l the t that lagProfile averages over, {t >= l : 0 < G[t][t-l]}, read off a flat T·T map. */
+function lagRows(g, T, l) {
+  const rows = [];
+  for (let t = l; t < T; t++) if (g[t * T + t - l] > 0) rows.push(t);
+  return rows;
+}
+
+/**
+ * The bound on lagProfile(G) implied by eq-van-loss-bound, entry by entry (Python
+ * bptt.studies.vanishing.profile_bound, which it equals when G has no zero entries): every entry obeys
+ * G[t][t-l] <= rate^l G[t][t], so over the t that lagProfile averages (those with G[t][t-l] > 0) the geometric
+ * mean of the left side is at most rate^l times the geometric mean of G[t][t]. bound[l] is that right side (0 where
+ * lagProfile has no entry); bound[l] >= profile[l] for every l, whatever zeros the map has.
+ * @param {number[][]} G  T×T, from gradientNorms (full BPTT)
+ * @param {number} rate  gamma sigma_max, finite, >= 0
+ * @returns {number[]}  length T
+ */
+export function lagBound(G, rate) {
+  const T = nestedShape(G, "G", 2, "(T, T)")[0];
+  const g = flatten(G, "G", [T, T], "(T, T)", true);
+  finiteNumber(rate, "rate", (v) => v >= 0, "a finite number >= 0");
+  const out = [];
+  for (let l = 0; l < T; l++) {
+    const rows = lagRows(g, T, l);
+    if (!rows.length) { out.push(0); continue; }
+    let s = 0;
+    for (const t of rows) s += Math.log(g[t * T + t]);
+    out.push(l === 0 ? Math.exp(s / rows.length) : rate > 0 ? Math.exp(s / rows.length + l * Math.log(rate)) : 0);
+  }
+  return out;
+}
+
+/**
+ * The measured factor per step back: exp of the least-squares slope, through the origin, of log r_l against the lag
+ * l >= 1, where r_l is the geometric mean over the t that lagProfile averages of G[t][t-l] / G[t][t] (entries with
+ * a non-finite value left out). Each log r_l <= l log(gamma sigma_max) by eq-van-loss-bound, so the factor never
+ * exceeds gamma sigma_max. NaN when no lag >= 1 has an entry.
+ * @param {number[][]} G  T×T, from gradientNorms (full BPTT)
+ * @returns {number}
+ */
+export function stepFactor(G) {
+  const T = nestedShape(G, "G", 2, "(T, T)")[0];
+  const g = flatten(G, "G", [T, T], "(T, T)", true);
+  let num = 0, den = 0;
+  for (let l = 1; l < T; l++) {
+    let s = 0, n = 0;
+    for (const t of lagRows(g, T, l)) {
+      const a = g[t * T + t - l], d = g[t * T + t];
+      if (Number.isFinite(a) && Number.isFinite(d)) { s += Math.log(a / d); n++; }
+    }
+    if (n) { num += l * (s / n); den += l * l; }
+  }
+  return den ? Math.exp(num / den) : NaN;
+}
+
+/**
+ * The lag panel: lagProfile of the full-BPTT map, its bound (lagBound) at rate = gamma sigma_max(W), and the
+ * measured factor per step back (stepFactor).
+ * @param {number[][]} G  T×T, from gradientNorms without truncation
+ * @param {number} sigmaMax  sigma_max(W) (topSingularValue)
+ * @param {string} activation  one of ACTIVATIONS (gamma = DERIVATIVE_BOUND[activation])
+ * @returns {{lags:number[], profile:number[], bound:number[], gamma:number, rate:number, factor:number}}
+ */
+export function lagPanel(G, sigmaMax, activation) {
+  const gamma = DERIVATIVE_BOUND[oneOf(activation, "activation", ACTIVATIONS)];
+  const rate = gamma * finiteNumber(sigmaMax, "sigmaMax", (v) => v >= 0, "a finite number >= 0");
+  const { lags, profile } = lagProfile(G);
+  return { lags, profile, bound: lagBound(G, rate), gamma, rate, factor: stepFactor(G) };
+}
+
+/**
+ * The live widget's given network at the reader's settings: W times rho / radius (so that its spectral radius,
+ * `radius` before, becomes rho) and U times inputScale; V, b, c unchanged. radius 0 leaves W zero.
+ * @param {{U:number[][],W:number[][],V:number[][],b:number[],c:number[]}} params
+ * @param {number} rho  finite, >= 0
+ * @param {number} radius  the spectral radius of params.W, finite, >= 0
+ * @param {number} [inputScale=1]  finite, >= 0
+ * @returns {{U:number[][],W:number[][],V:number[][],b:number[],c:number[]}}
+ */
+export function withRadius(params, rho, radius, inputScale = 1) {
+  const p = readParams(params);
+  finiteNumber(rho, "rho", (v) => v >= 0, "a finite number >= 0");
+  finiteNumber(radius, "radius", (v) => v >= 0, "a finite number >= 0");
+  finiteNumber(inputScale, "inputScale", (v) => v >= 0, "a finite number >= 0");
+  const f = radius > 0 ? rho / radius : 0;
+  return { U: nest(p.U.map((v) => v * inputScale), [p.H, p.D]), W: nest(p.W.map((v) => v * f), [p.H, p.H]),
+           V: nest(p.V, [p.K, p.H]), b: Array.from(p.b), c: Array.from(p.c) };
+}
+
+/**
+ * The state's response to an impulse (Python bptt.studies.demo.impulse): inputs x_1 = e_1 for every batch entry,
+ * zero afterwards, from h0 (opts.h0, or zeros with B = 1).
+ * @param {object} params  as in lossAndGrads
+ * @param {number} T  integer >= 1
+ * @param {{activation?:string,h0?:number[][]}} [opts]
+ * @returns {{units:number[][], stateNorms:number[]}}  units: T×H, h_1 .. h_T of batch entry 0; stateNorms: their norms
+ */
+export function impulseResponse(params, T, opts) {
+  const p = readParams(params);
+  positiveInt(T, "T");
+  const o = opts || {};
+  const B = o.h0 ? nestedShape(o.h0, "h0", 2, "(B, H)")[0] : 1;
+  const xs = [];
+  for (let t = 0; t < T; t++) {
+    const step = [];
+    for (let r = 0; r < B; r++) { const x = new Array(p.D).fill(0); if (t === 0) x[0] = 1; step.push(x); }
+    xs.push(step);
+  }
+  const units = forward(params, xs, { activation: o.activation, h0: o.h0 }).hs.slice(1).map((h) => h[0]);
+  return { units, stateNorms: units.map(vectorNorm) };
+}
+
+/**
+ * A log10 colour range [lo, hi] (integer exponents) for the positive values: all of them if they span at most
+ * maxDecades decades, else the 1 % .. 99 % quantiles of their logs, then at most the top maxDecades decades.
+ * below / above count the positive values outside the range (drawn in the end colours); clamped says if any are.
+ * Zeros and non-finite values are left out (and not counted).
+ * @param {number[]|number[][]} values
+ * @param {number} [maxDecades=80]
+ * @returns {{lo:number, hi:number, below:number, above:number, clamped:boolean}}
+ */
+export function logColourRange(values, maxDecades = 80) {
+  const logs = [];
+  const walk = (v) => { if (isRow(v)) { for (const x of v) walk(x); } else if (v > 0 && Number.isFinite(v)) logs.push(Math.log10(v)); };
+  walk(values);
+  if (!logs.length) return { lo: -1, hi: 1, below: 0, above: 0, clamped: false };
+  logs.sort((a, b) => a - b);
+  let lo = Math.floor(logs[0]), hi = Math.ceil(logs[logs.length - 1]);
+  if (hi - lo > maxDecades) {
+    const q = (f) => logs[Math.round(f * (logs.length - 1))];
+    lo = Math.floor(q(0.01)); hi = Math.ceil(q(0.99));
+    if (hi - lo > maxDecades) lo = hi - maxDecades;
+  }
+  if (hi === lo) { lo -= 1; hi += 1; }
+  let below = 0, above = 0;
+  for (const v of logs) { if (v < lo) below++; else if (v > hi) above++; }
+  return { lo, hi, below, above, clamped: below + above > 0 };
+}
+
+/**
+ * Why G[t][k] is exactly 0 (0-based t, k): "future" (k > t: gradients never flow forwards), "truncated" (the
+ * truncation's path weight P[t][k] is 0), "silent" (L_t sends nothing to its own state: G[t][t] = 0, its softmax
+ * output equals the one-hot target to float64 precision), "vanished" (the paths exist, but a zero slope f' = 0 on
+ * the way, or underflow below float64's smallest number, leaves exactly 0); null if G[t][k] is not 0.
+ * @param {number[][]} G  T×T, from gradientNorms
+ * @param {number[][]} P  T×T, from pathWeights with the same truncation
+ * @param {number} t
+ * @param {number} k
+ * @returns {string|null}
+ */
+export function zeroCause(G, P, t, k) {
+  if (k > t) return "future";
+  if (G[t][k] !== 0) return null;
+  if (P[t][k] === 0) return "truncated";
+  if (G[t][t] === 0) return "silent";
+  return "vanished";
+}
+
+/** The live widget's problem size but for T (a given network brings its own). */
+export const WIDGET_DIMS = Object.freeze({ B: 1, D: 4, H: 16, K: 4 });
+/** Above this a gradient norm counts as exploding (the widget says so). */
+export const EXPLODING = 1e30;
+
+function widgetTruncation(s) {
+  if (s.truncation === "window") return { window: s.k };
+  if (s.truncation === "detach") return { detachEvery: s.k };
+  if (s.truncation === "randomized") return { xi: drawXi(s.T, s.keep_prob, makeRng(1000003 * (s.seed + 1) + 7919 * s.T)) };
+  return {};
+}
+
+function widgetProblem(s) {
+  if (!s.network) {
+    return makeProblem({ T: s.T, ...WIDGET_DIMS, rho: s.rho, wKind: s.w_kind, inputScale: s.input_scale, seed: s.problem_seed });
+  }
+  const n = s.network;
+  const params = withRadius(n, s.rho, n.radius, s.input_scale);
+  if (n.xs) return { params, xs: n.xs.slice(0, s.T), ys: n.ys.slice(0, s.T) };
+  const { xs, ys } = makeProblem({ T: s.T, B: 1, D: n.U[0].length, H: n.W.length, K: n.V.length, seed: s.problem_seed });
+  return { params, xs, ys };
+}
+
+/**
+ * Everything the live widget shows for its settings (the traits of bptt.present.live.GradientFlowWidget, already
+ * clamped: rho, w_kind, activation, input_scale, T, truncation, k, keep_prob, seed, clipping, threshold, t (1-based),
+ * problem_seed, network: live.network_state(...) or null) and the views it draws.
+ * @param {object} s
+ * @param {string[]} views  some of "impulse", "map", "lag", "copies", "compare"
+ * @returns {object}  G, P, mapRange (map); lag: lagPanel with .truncated, the truncated map's profile (lag);
+ *   units, stateNorms, sigma, unitPeaks, unitSpan, stateBound (the identity activation's bound, when b = 0)
+ *   (impulse); copies, copiesSum, copiesZero (copies, for the loss term t);
+ *   copies (copies); full, g, cos, relErr, preClip, gNorm, fullNorm (compare); overflow, exploding
+ */
+export function widgetPanels(s, views) {
+  const out = { overflow: false, exploding: false };
+  const { params, xs, ys } = widgetProblem(s);
+  const base = { activation: s.activation, ...(s.network && s.network.h0 ? { h0: s.network.h0 } : {}) };
+  const cut = widgetTruncation(s);
+  const opts = { ...base, ...cut };
+  const truncated = s.truncation !== "full";
+  const need = (v) => views.includes(v);
+  if (need("impulse") || need("lag")) out.sigma = topSingularValue(params.W);
+  if (need("impulse")) {
+    Object.assign(out, impulseResponse(params, s.T, base));
+    // each step's largest |h_t,i|, and how many times the largest of them exceeds the smallest positive one
+    out.unitPeaks = out.units.map((row) => row.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0));
+    const positive = out.unitPeaks.filter((v) => v > 0);
+    out.unitSpan = positive.length ? Math.max(...positive) / Math.min(...positive) : 1;
+    // a linear RNN with b = 0 and no input after x_1: ||h_t|| <= sigma_max^(t-1) ||h_1||
+    if (s.activation === "identity" && params.b.every((v) => v === 0) && out.stateNorms[0] > 0) {
+      out.stateBound = out.stateNorms.map((_, t) => out.stateNorms[0] * out.sigma ** t);
+    }
+  }
+  if (need("map") || need("lag")) {
+    out.G = gradientNorms(params, xs, ys, opts);
+    const Gfull = truncated && need("lag") ? gradientNorms(params, xs, ys, base) : out.G;
+    if (need("map")) {
+      out.P = pathWeights(s.T, cut);
+      out.mapRange = logColourRange(out.G);
+    }
+    if (need("lag")) {
+      out.lag = lagPanel(Gfull, out.sigma, s.activation);
+      if (truncated) out.lag.truncated = lagProfile(out.G).profile;
+      out.Gfull = Gfull;
+    }
+  }
+  if (need("copies")) {
+    out.copies = copyContributions(params, xs, ys, s.t - 1, opts);
+    const shown = out.copies.slice(0, s.t);              // the copies k = 1 .. t that reach L_t
+    out.copiesSum = shown.reduce((a, v) => a + v, 0);
+    out.copiesZero = shown.filter((v) => v === 0).length;
+  }
+  if (need("compare")) {
+    const full = flatGrads(lossAndGrads(params, xs, ys, base).grads);
+    let grads = lossAndGrads(params, xs, ys, opts).grads;
+    out.preClip = vectorNorm(flatGrads(grads));
+    if (s.clipping === "norm") grads = clipGradNorm(grads, s.threshold).grads;
+    else if (s.clipping === "element") grads = clipElementwise(grads, s.threshold);
+    const g = flatGrads(grads);
+    out.full = Array.from(full); out.g = Array.from(g);
+    out.fullNorm = vectorNorm(full); out.gNorm = vectorNorm(g);
+    try { out.cos = cosine(g, full); } catch (e) { out.cos = NaN; }  // a zero gradient has no direction
+    out.relErr = relativeError(g, full);
+  }
+  const check = (v) => { if (!Number.isFinite(v)) out.overflow = true; else if (Math.abs(v) > EXPLODING) out.exploding = true; };
+  for (const M of [out.G, out.Gfull]) if (M) for (const row of M) for (const v of row) check(v);
+  for (const key of ["copies", "stateNorms", "full", "g"]) if (out[key]) for (const v of out[key]) check(v);
+  return out;
+}

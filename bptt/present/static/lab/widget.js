@@ -1,6 +1,7 @@
 // Front end of the live gradient-flow widget (bptt/present/live.py).
 //
-// Draws, with the engine in bptt.js, the views the widget's `views` trait asks for:
+// Draws the views the widget's `views` trait asks for; every number it shows comes from the engine (bptt.js,
+// widgetPanels), which tests/browser/test_engine.py checks against Python:
 //   "impulse"  the state's response to an impulse x_1 = e_1 (units over time and ||h_t||)
 //   "map"      the gradient-flow map G[t, k] = ||dL_t/dh_k|| on a log colour scale, with a readout
 //   "lag"      its lag profile against the bound (gamma sigma_max)^(t-k)
@@ -11,30 +12,13 @@
 // live.py concatenates the engine and this file into one module (the widget's _esm): the import line
 // below is removed there, and everything of this file lives inside one closure, so that its names
 // cannot collide with the engine's.
-import { makeProblem, gradientNorms, lossAndGrads, forward, copyContributions, clipGradNorm, clipElementwise,
-         drawXi, makeRng, flatGrads, cosine, relativeError, lagProfile, topSingularValue,
-         DERIVATIVE_BOUND } from "./bptt.js";
+import { logColourRange, widgetPanels, zeroCause } from "./bptt.js";
 
 const BpttLiveWidget = (() => {
   "use strict";
-  const DIMS = { B: 1, D: 4, H: 16, K: 4 };                      // the problem's sizes (T is a control)
-  const EXPLODE = 1e30;                                           // above this a message says "exploding"
-
-  // every control: the trait it sets, its kind, label and valid range (values are clamped to it)
-  const CONTROLS = [
-    { name: "rho", kind: "range", label: "spectral radius ρ of W", min: 0.1, max: 2.5, step: 0.01, digits: 2 },
-    { name: "w_kind", kind: "select", label: "recurrent matrix W", options: ["orthogonal", "gaussian", "identity"] },
-    { name: "activation", kind: "select", label: "activation f", options: ["tanh", "sigmoid", "relu", "identity"] },
-    { name: "input_scale", kind: "range", label: "input scale", min: 0.05, max: 5, step: 0.05, digits: 2 },
-    { name: "T", kind: "range", label: "sequence length T", min: 2, max: 200, step: 1, digits: 0 },
-    { name: "truncation", kind: "select", label: "truncation", options: ["full", "window", "detach", "randomized"] },
-    { name: "k", kind: "range", label: "truncation length τ", min: 1, max: 200, step: 1, digits: 0 },
-    { name: "keep_prob", kind: "range", label: "keep probability π", min: 0.05, max: 1, step: 0.01, digits: 2 },
-    { name: "seed", kind: "button", label: "new draw of ξ" },
-    { name: "clipping", kind: "select", label: "clipping", options: ["none", "norm", "element"] },
-    { name: "threshold", kind: "logrange", label: "clipping threshold", min: 1e-3, max: 100, step: 0.01 },
-    { name: "t", kind: "range", label: "loss term t (copies)", min: 1, max: 200, step: 1, digits: 0 },
-  ];
+  // every control: the trait it sets, its kind, label and valid range (values are clamped to it). live.py writes
+  // its CONTROL_TABLE (the one source of the controls, which Python validates against too) in place of [] below.
+  const CONTROLS = /* CONTROL_TABLE */ [];
   const CONTROL = Object.fromEntries(CONTROLS.map((c) => [c.name, c]));
   const VIEWS = ["impulse", "map", "lag", "copies", "compare"];
   // the settings the lab page keeps in its URL: ?rho=1.1&T=120&trunc=window:10&act=tanh&w=orthogonal&...
@@ -42,7 +26,7 @@ const BpttLiveWidget = (() => {
   const URL_ALIAS = { act: "activation", w: "w_kind", in: "input_scale", trunc: "truncation", clip: "clipping",
                       draw: "seed", pi: "keep_prob", thr: "threshold" };
 
-  // ---------- numbers -------------------------------------------------------------------------
+  // ---------- numbers on screen ---------------------------------------------------------------
   const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
   const finite = (v) => typeof v === "number" && Number.isFinite(v);
   const SUP = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
@@ -76,73 +60,6 @@ const BpttLiveWidget = (() => {
     s.t = Math.min(s.t, s.T);
     s.problem_seed = Number(model.get("problem_seed")) | 0;
     return s;
-  }
-  function norm2(vs) { let m = 0; for (const v of vs) m = Math.max(m, Math.abs(v)); if (!finite(m)) return Infinity;
-    if (m === 0) return 0; let s = 0; for (const v of vs) s += (v / m) * (v / m); return m * Math.sqrt(s); }
-  function lagBound(G, rate) {             // as bptt.vanishing.profile_bound: geomean_{t>=l} G[t][t] * rate^l (T,)
-    const T = G.length, out = []; let sum = 0;
-    const logs = G.map((row, t) => (row[t] > 0 ? Math.log(row[t]) : -745));
-    const tail = new Array(T);
-    for (let l = T - 1; l >= 0; l--) { sum += logs[l]; tail[l] = sum / (T - l); }
-    for (let l = 0; l < T; l++) out.push(rate > 0 ? Math.exp(tail[l] + l * Math.log(rate)) : (l === 0 ? Math.exp(tail[0]) : 0));
-    return out;
-  }
-
-  // ---------- the computation -----------------------------------------------------------------
-  function truncationOpts(s) {
-    if (s.truncation === "window") return { window: s.k };
-    if (s.truncation === "detach") return { detachEvery: s.k };
-    if (s.truncation === "randomized") return { xi: drawXi(s.T, s.keep_prob, makeRng(1000003 * (s.seed + 1) + 7919 * s.T)) };
-    return {};
-  }
-  // the given network (live.py network_state) with W rescaled to spectral radius rho and U times the input
-  // scale; its own xs and ys (first T steps), or seeded random ones of its sizes
-  function givenProblem(s) {
-    const n = s.network, H = n.W.length, D = n.U[0].length, K = n.V.length;
-    const f = n.radius > 0 ? s.rho / n.radius : 0;
-    const params = { U: n.U.map((r) => r.map((v) => v * s.input_scale)), W: n.W.map((r) => r.map((v) => v * f)),
-                     V: n.V, b: n.b, c: n.c };
-    if (n.xs) return { params, xs: n.xs.slice(0, s.T), ys: n.ys.slice(0, s.T) };
-    const { xs, ys } = makeProblem({ T: s.T, B: 1, D, H, K, seed: s.problem_seed });
-    return { params, xs, ys };
-  }
-  function compute(s, views) {
-    const out = { s, overflow: false, exploding: false };
-    const { params, xs, ys } = s.network ? givenProblem(s)
-      : makeProblem({ T: s.T, ...DIMS, rho: s.rho, wKind: s.w_kind, inputScale: s.input_scale, seed: s.problem_seed });
-    const base = { activation: s.activation, ...(s.network && s.network.h0 ? { h0: s.network.h0 } : {}) };
-    const opts = { ...base, ...truncationOpts(s) };
-    const truncated = s.truncation !== "full";
-    const need = (v) => views.includes(v);
-    if (need("impulse")) {
-      const imp = xs.map((x, t) => x.map((row) => row.map((_, d) => (t === 0 && d === 0 ? 1 : 0))));
-      const { hs } = forward(params, imp, base);
-      out.units = hs.slice(1).map((h) => h[0]);                    // (T, H): h_1 .. h_T of batch entry 0
-      out.stateNorms = out.units.map(norm2);
-    }
-    if (need("map") || need("lag")) {
-      out.G = gradientNorms(params, xs, ys, opts);
-      out.Gfull = truncated && need("lag") ? gradientNorms(params, xs, ys, base) : out.G;
-    }
-    if (need("lag") || need("impulse")) out.sigma = topSingularValue(params.W);
-    if (need("copies")) out.copies = copyContributions(params, xs, ys, s.t - 1, opts);
-    if (need("compare")) {
-      const full = flatGrads(lossAndGrads(params, xs, ys, base).grads);
-      let grads = lossAndGrads(params, xs, ys, opts).grads;
-      out.preClip = norm2(flatGrads(grads));
-      const unwrap = (c) => (c && c.grads ? c.grads : c);             // {grads, norm} or the grads themselves
-      if (s.clipping === "norm") grads = unwrap(clipGradNorm(grads, s.threshold));
-      else if (s.clipping === "element") grads = unwrap(clipElementwise(grads, s.threshold));
-      const g = flatGrads(grads);
-      out.full = Array.from(full); out.g = Array.from(g);
-      out.fullNorm = norm2(full); out.gNorm = norm2(g);
-      try { out.cos = cosine(g, full); } catch (e) { out.cos = NaN; }  // a zero gradient has no direction
-      out.relErr = relativeError(g, full);
-    }
-    const check = (v) => { if (!finite(v)) out.overflow = true; else if (Math.abs(v) > EXPLODE) out.exploding = true; };
-    for (const key of ["G", "Gfull"]) if (out[key]) for (const row of out[key]) for (const v of row) check(v);
-    for (const key of ["copies", "stateNorms", "full", "g"]) if (out[key]) for (const v of out[key]) check(v);
-    return out;
   }
 
   // ---------- drawing -------------------------------------------------------------------------
@@ -178,15 +95,6 @@ const BpttLiveWidget = (() => {
     const ticks = step === 1 || step >= 5 ? [1] : [];              // 1, 5, 10, ... or 2, 4, 6, ...
     for (let v = step; v <= n; v += step) if (v !== 1) ticks.push(v);
     return ticks;
-  }
-  function logRange(values, span = 16) {  // [lo, hi] exponents (base 10) covering the positive finite values
-    let lo = Infinity, hi = -Infinity;
-    for (const v of values) if (v > 0 && finite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-    if (hi === -Infinity) return [-1, 1];
-    let a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
-    if (b - a > span) a = b - span;
-    if (b === a) { a -= 1; b += 1; }
-    return [a, b];
   }
   function text(ctx, s, x, y, align = "left", base = "alphabetic", size = 12, bold = false) {
     const font = (px) => `${bold ? "600 " : ""}${px}px system-ui, -apple-system, 'Segoe UI', sans-serif`;
@@ -235,7 +143,7 @@ const BpttLiveWidget = (() => {
   function logChart(ctx, W, H, series, { xlabel, ylabel, title, xmin, xmax, integerX = true }) {
     const L = 62, R = 12, Tm = 24, B = 44, w = W - L - R, h = H - Tm - B;
     const all = series.filter((s) => !s.noRange).flatMap((s) => s.ys);
-    const [lo, hi] = logRange(all, 40);
+    const { lo, hi } = logColourRange(all, 40);
     const X = (v) => L + ((v - xmin) / Math.max(1e-9, xmax - xmin)) * w;
     const Y = (v) => Tm + h - ((Math.log10(v) - lo) / (hi - lo)) * h;
     text(ctx, title, L + w / 2, 15, "center", "alphabetic", 12, true);
@@ -341,7 +249,6 @@ const BpttLiveWidget = (() => {
       panels.appendChild(p);
       panel[v] = { p, cv, cv2, info };
     }
-    const timing = document.createElement("div"); timing.className = "bptt-live-timing"; root.appendChild(timing);
 
     // URL state (the lab page): read once, then written back on every change
     function readURL() {
@@ -414,12 +321,11 @@ const BpttLiveWidget = (() => {
       for (const v of VIEWS) { panel[v].p.hidden = !vs.includes(v); panel[v].p.style.order = String(vs.indexOf(v)); }
       const t0 = performance.now();
       try {
-        result = compute(s, vs);
-        result.error = null;
+        result = { ...widgetPanels(s, vs), s, error: null };
       } catch (err) {
         result = { s, error: String(err && err.message ? err.message : err) };
       }
-      result.ms = performance.now() - t0;
+      root.dataset.ms = (performance.now() - t0).toFixed(2);   // also marks the widget as drawn
       draw();
     }
     function draw() {
@@ -433,8 +339,6 @@ const BpttLiveWidget = (() => {
       message.textContent = msgs.join(" ");
       message.hidden = msgs.length === 0;
       root.classList.toggle("bptt-live-overflow", Boolean(r.overflow || r.exploding));
-      timing.textContent = r.error ? "" : `computed in ${r.ms.toFixed(1)} ms`;
-      root.dataset.ms = r.ms.toFixed(2);
       lastWidth = panels.clientWidth;
       if (r.error) return;
       for (const v of vs) {
@@ -454,22 +358,25 @@ const BpttLiveWidget = (() => {
         const W = width >= 640 ? Math.floor((width - 20) / 2) : width - 8;   // the two charts side by side if they fit
         let ctx = canvasFor(cv, W, 210);
         const L = 50, R = 80, Tm = 24, B = 44, w = W - L - R, h = 210 - Tm - B;
-        let lim = 0; for (const row of r.units) for (const v of row) if (finite(v)) lim = Math.max(lim, Math.abs(v));
-        lim = lim || 1;
+        // one colour scale for every step, unless the state's size spans more than 100x: then each step is
+        // scaled by its largest |h_t,i| (a linear scale would leave all but the last steps white), and it says so
+        const peaks = r.unitPeaks, lim = Math.max(...peaks) || 1, perStep = r.unitSpan > 100;
         const M = r.units[0].map((_, i) => r.units.map((row) => row[i]));   // (H, T)
-        drawMatrix(ctx, M, L, Tm, w, h, (v) => RDBU_LUT[finite(v) ? Math.round(127.5 + 127.5 * clamp(v / lim, -1, 1)) : (v > 0 ? 255 : 0)]);
-        text(ctx, `h_t after an impulse x₁ = e₁ (${r.s.activation}, ρ = ${r.s.rho.toFixed(2)})`, L + w / 2, 15, "center", "alphabetic", 12, true);
+        const scaleAt = (t) => (perStep ? peaks[t] || 1 : lim);
+        drawMatrix(ctx, M, L, Tm, w, h, (v, i, t) => RDBU_LUT[finite(v) ? Math.round(127.5 + 127.5 * clamp(v / scaleAt(t), -1, 1)) : (v > 0 ? 255 : 0)]);
+        text(ctx, perStep ? `h_t after x₁ = e₁, each step scaled to its largest unit`
+          : `h_t after an impulse x₁ = e₁ (${r.s.activation}, ρ = ${r.s.rho.toFixed(2)})`, L + w / 2, 15, "center", "alphabetic", 12, true);
         stepAxes(ctx, L, Tm, w, h, H, T, "step t", "hidden unit i");
-        colourBar(ctx, L + w + 10, Tm, 12, h, RDBU_LUT, -lim, lim, "", false);
+        colourBar(ctx, L + w + 10, Tm, 12, h, RDBU_LUT, perStep ? -1 : -lim, perStep ? 1 : lim, perStep ? "h_t,i / max_i |h_t,i|" : "", false);
         ctx = canvasFor(cv2, W, 210);
         const xs = r.stateNorms.map((_, i) => i + 1);
         const series = [{ xs, ys: r.stateNorms, colour: COL.measured, label: "‖h_t‖" }];
-        if (r.s.activation === "identity" && r.stateNorms[0] > 0)
-          series.push({ xs, ys: xs.map((t) => r.stateNorms[0] * r.sigma ** (t - 1)), colour: COL.bound, dash: [5, 4], label: "σ_max^(t−1) ‖h₁‖", noRange: true });
+        if (r.stateBound) series.push({ xs, ys: r.stateBound, colour: COL.bound, dash: [5, 4], label: "σ_max^(t−1) ‖h₁‖", noRange: true });
         logChart(ctx, W, 210, series, { xlabel: "step t", ylabel: "‖h_t‖", title: `state norm: ‖h_T‖ = ${fmt(r.stateNorms[T - 1])}`, xmin: 1, xmax: T });
         cv.setAttribute("aria-label", "hidden units over time after an impulse");
         cv2.setAttribute("aria-label", `state norm over time, final ${fmt(r.stateNorms[T - 1])}`);
-        info.textContent = `σ_max(W) = ${fmt(r.sigma)}; ‖h₁‖ = ${fmt(r.stateNorms[0])}, ‖h_T‖ = ${fmt(r.stateNorms[T - 1])}`;
+        info.textContent = `σ_max(W) = ${fmt(r.sigma)}; ‖h₁‖ = ${fmt(r.stateNorms[0])}, ‖h_T‖ = ${fmt(r.stateNorms[T - 1])}`
+          + (perStep ? `. The state's size spans ${fmt(r.unitSpan, 2)}×, so each step's colours are scaled to its largest unit (the chart on the right shows the size).` : "");
       },
       map({ cv, info }, r, W) {
         const G = r.G, T = G.length;
@@ -477,9 +384,9 @@ const BpttLiveWidget = (() => {
         const side = Math.max(120, Math.min(W - L - R, 460));
         const Wc = L + side + R, Hc = Tm + side + B;
         const ctx = canvasFor(cv, Wc, Hc);
-        const [lo, hi] = logRange(G.flat(), 16);
+        const { lo, hi, below, above, clamped } = r.mapRange;
         const colour = (v) => {
-          if (!(v > 0) && finite(v)) return BLANK;                      // exactly 0: no path (or cut)
+          if (!(v > 0) && finite(v)) return BLANK;                      // exactly 0 (the readout says why)
           if (!finite(v)) return MAGMA_LUT[255];                        // overflow: saturated
           return MAGMA_LUT[Math.round(255 * clamp((Math.log10(v) - lo) / (hi - lo), 0, 1))];
         };
@@ -489,11 +396,18 @@ const BpttLiveWidget = (() => {
         stepAxes(ctx, L, Tm, side, side, T, T, "state h_k", "loss term t");
         colourBar(ctx, L + side + 10, Tm, 12, side, MAGMA_LUT, lo, hi, "‖∂L_t/∂h_k‖ (log)");
         cv.setAttribute("aria-label", `gradient-flow map for T = ${T}; values from ${pow10(lo)} to ${pow10(hi)}`);
+        const scale = clamped ? `Colours clamped to ${pow10(lo)} … ${pow10(hi)} (the values span more decades than colours can show): `
+          + [below ? `${below} smaller values in the darkest colour` : "", above ? `${above} larger in the brightest` : ""].filter(Boolean).join(", ") + ". " : "";
+        const WHY = {                            // the engine's zeroCause, in words
+          truncated: () => "cut by the truncation",
+          silent: (t) => `L_${t} sends no gradient: its prediction equals the one-hot target to float64 precision`,
+          vanished: () => "every path is blocked by a zero slope f′ = 0 or underflows below float64's smallest number",
+        };
         const show = () => {
-          if (!hover || hover.t > T || hover.k > T) { info.textContent = "Hover over (or tap) the map to read a value and its (t, k)."; return; }
-          const { t, k } = hover, v = G[t - 1][k - 1];
-          info.textContent = k > t ? `loss term t = ${t}, state h_${k}: nothing (k > t: gradient never flows forwards in time)`
-            : `loss term t = ${t}, state h_${k}: ‖∂L_${t}/∂h_${k}‖ = ${fmt(v)}${v === 0 ? " (cut by the truncation)" : ""}`;
+          if (!hover || hover.t > T || hover.k > T) { info.textContent = `${scale}Hover over (or tap) the map to read a value and its (t, k).`; return; }
+          const { t, k } = hover, v = G[t - 1][k - 1], why = zeroCause(G, r.P, t - 1, k - 1);
+          info.textContent = why === "future" ? `loss term t = ${t}, state h_${k}: nothing (k > t: gradient never flows forwards in time)`
+            : `loss term t = ${t}, state h_${k}: ‖∂L_${t}/∂h_${k}‖ = ${fmt(v)}${why ? ` (${WHY[why](t)})` : ""}`;
           root.dataset.readout = info.textContent;
         };
         const readout = (e) => {
@@ -508,26 +422,21 @@ const BpttLiveWidget = (() => {
         show();
       },
       lag({ cv, info }, r, W) {
-        const T = r.G.length, lags = Array.from({ length: T }, (_, i) => i);
-        const gamma = DERIVATIVE_BOUND[r.s.activation], rate = gamma * r.sigma;
-        const prof = lagProfile(r.Gfull).profile;
-        const series = [{ xs: lags, ys: prof, colour: COL.measured, label: "measured (full BPTT)" },
-                        { xs: lags, ys: lagBound(r.Gfull, rate), colour: COL.bound, dash: [5, 4], label: "bound (γσ_max)^(t−k)", noRange: true }];
-        if (r.s.truncation !== "full") series.splice(1, 0, { xs: lags, ys: lagProfile(r.G).profile, colour: COL.clip, label: truncName(r.s) });
+        const { lags, profile, bound, gamma, rate, factor, truncated } = r.lag, T = lags.length;
+        const series = [{ xs: lags, ys: profile, colour: COL.measured, label: "measured (full BPTT)" },
+                        { xs: lags, ys: bound, colour: COL.bound, dash: [5, 4], label: "bound (γσ_max)^(t−k)", noRange: true }];
+        if (truncated) series.splice(1, 0, { xs: lags, ys: truncated, colour: COL.clip, label: truncName(r.s) });
         const ctx = canvasFor(cv, W, 260);
         logChart(ctx, W, 260, series, { xlabel: "distance t − k (steps)", ylabel: "‖∂L_t/∂h_k‖, geometric mean over t",
                                          title: `lag profile: γσ_max = ${fmt(rate)}`, xmin: 0, xmax: Math.max(1, T - 1) });
         cv.setAttribute("aria-label", `lag profile; gamma sigma_max = ${fmt(rate)}`);
-        let last = T - 1;                        // the longest lag some gradient still reaches (a saturated
-        while (last > 0 && !(prof[last] > 0)) last--;   // softmax sends exactly 0 from a correct prediction)
-        const per = prof[0] > 0 && last > 0 ? (prof[last] / prof[0]) ** (1 / last) : NaN;
-        info.textContent = `γ = ${gamma}, σ_max = ${fmt(r.sigma)}; measured factor per step back ${finite(per) ? fmt(per) : "—"}, bound ${fmt(rate)}`;
+        info.textContent = `γ = ${gamma}, σ_max = ${fmt(r.sigma)}; measured factor per step back ${finite(factor) ? fmt(factor) : "—"}, bound γσ_max = ${fmt(rate)}`;
       },
       copies({ cv, info }, r, W) {
         const t = r.s.t, vals = r.copies.slice(0, t);
         const ctx = canvasFor(cv, W, 240);
         const L = 62, R = 12, Tm = 24, B = 44, w = W - L - R, h = 240 - Tm - B;
-        const [lo, hi] = logRange(vals, 16);
+        const { lo, hi } = logColourRange(vals, 16);
         text(ctx, `loss term t = ${t}: ‖∂L_${t}/∂W^(k)‖ for each copy k`, L + w / 2, 15, "center", "alphabetic", 12, true);
         ctx.strokeStyle = GRID;
         const every = Math.max(1, Math.ceil((hi - lo) / 6));
@@ -543,8 +452,7 @@ const BpttLiveWidget = (() => {
         for (const v of niceTicks(t)) { const xx = L + (v - 0.5) * bw; ctx.beginPath(); ctx.moveTo(xx, Tm + h); ctx.lineTo(xx, Tm + h + 4); ctx.stroke(); ctx.fillStyle = INK; text(ctx, String(v), xx, Tm + h + 15, "center"); }
         text(ctx, "copy k of W", L + w / 2, Tm + h + 32, "center");
         vtext(ctx, "‖∂L_t/∂W^(k)‖", 14, Tm + h / 2);
-        let sum = 0; for (const v of vals) sum += v;
-        const zero = vals.filter((v) => v === 0).length;
+        const sum = r.copiesSum, zero = r.copiesZero;
         cv.setAttribute("aria-label", `contributions of the copies of W to loss term ${t}`);
         info.textContent = `sum over k of ‖∂L_${t}/∂W^(k)‖ = ${fmt(sum)}; ${zero} of ${t} copies ${zero === 1 ? "contributes" : "contribute"} nothing`
           + (zero ? (r.s.truncation === "full" ? " (h₀ = 0 makes the share of W^(1) zero)" : " (h₀ = 0 zeroes W^(1); the truncation cuts the others)") : "");
@@ -553,7 +461,7 @@ const BpttLiveWidget = (() => {
         const ctx = canvasFor(cv, W, 250);
         const L = 62, R = 12, Tm = 24, B = 44, w = W - L - R, h = 250 - Tm - B;
         const name = [r.s.truncation !== "full" ? truncName(r.s) : "", r.s.clipping !== "none" ? `${r.s.clipping} clipping at ${fmt(r.s.threshold)}` : ""].filter(Boolean).join(" + ") || "full BPTT (nothing cut or clipped)";
-        text(ctx, `every entry of ∂L/∂θ: ${name}`, L + w / 2, 15, "center", "alphabetic", 12, true);
+        text(ctx, `all of ∂L/∂θ (U, W, V, b, c): ${name}`, L + w / 2, 15, "center", "alphabetic", 12, true);
         let lim = 0; for (const v of r.full) if (finite(v)) lim = Math.max(lim, Math.abs(v));
         for (const v of r.g) if (finite(v)) lim = Math.max(lim, Math.abs(v));
         lim = lim || 1;
@@ -597,8 +505,7 @@ const BpttLiveWidget = (() => {
       if (resizePending) cancelAnimationFrame(resizePending);
     };
   }
-  // render for anywidget; settings and compute also for the tests (tests/test_live.py)
-  return { render, settings, compute };
+  return { render };
 })();
 
 export default BpttLiveWidget;
