@@ -17,10 +17,10 @@ def draw_line(slope, style="solid"):
     return fig
 
 
-def frames_of(box):
+def frames_of(box, kind="desktop"):
     """The picture shown for each combination of control indices, read off the nested Stacks."""
     controls = [c for c in box.children if isinstance(c, (ipw.SelectionSlider, ipw.ToggleButtons, ipw.Dropdown))]
-    root = box.children[-1]
+    root = box._bptt_roots[kind]
     sizes = [len(c.options) for c in controls]
     shown = {}
     for idx in itertools.product(*(range(n) for n in sizes)):
@@ -118,5 +118,46 @@ def test_notebook_figures_are_stored_wide_and_text_is_measured():
     assert int.from_bytes(png[16:20], "big") >= 1.5 * plotting.COLUMN_PX
     assert 300 < meta["image/png"]["width"] < 450  # a live notebook shows it at its own size
     assert plotting.smallest_text_px(fig) >= plotting.MIN_TEXT_PX
+    assert plotting.PHONE_KEY not in meta["image/png"]  # 4 in wide, one panel: reads on a phone as it is
+    assert meta["image/png"][plotting.TEXT_KEY] * plotting.COLUMN_PX >= plotting.MIN_TEXT_PX
+    plt.close(fig)
+    fig = draw_panels(1)
+    data, meta = shell.display_formatter.format(fig)
+    md = meta["image/png"]
+    phone = __import__("base64").b64decode(md[plotting.PHONE_KEY])
+    assert int.from_bytes(phone[16:20], "big") >= 1.5 * plotting.PHONE_COLUMN_PX
+    assert md[plotting.PHONE_TEXT_KEY] * plotting.PHONE_COLUMN_PX >= plotting.PHONE_MIN_TEXT_PX
+    assert md[plotting.TEXT_KEY] * plotting.PHONE_COLUMN_PX < plotting.PHONE_MIN_TEXT_PX  # why it is needed
     plt.close(fig)
     InteractiveShell.clear_instance()
+
+
+def draw_panels(slope, style="a"):
+    """A wide three-panel figure with a shared colour bar: it needs a phone rendering."""
+    fig, axes = plt.subplots(1, 3, figsize=(9, 2.8), sharey=True)
+    for k, ax in enumerate(axes):
+        im = ax.imshow(np.outer(np.arange(5), np.arange(5)) * slope + k, aspect="auto")
+        ax.set_xlabel("step $k$")
+    axes[0].set_ylabel("step $t$")
+    fig.colorbar(im, ax=list(axes), label="value")
+    return fig
+
+
+def test_wide_frames_get_phone_frames_linked_to_the_same_controls():
+    from bptt import plotting
+    box = widgets.frame_widget(draw_panels, {"slope": [1, 2], "style": ["a", "b"]}, alt="slope {slope}")
+    controls, desktop = frames_of(box)
+    _, phone = frames_of(box, "phone")
+    assert set(box._bptt_roots) == {"desktop", "phone"}
+    assert "bptt-phone-frames" in box._bptt_roots["phone"]._dom_classes
+    for idx, img in phone.items():
+        assert img is not desktop[idx] and widgets.alt_of(img) == widgets.alt_of(desktop[idx])
+        w, h = int.from_bytes(img.value[16:20], "big"), int.from_bytes(img.value[20:24], "big")
+        assert w >= 1.5 * plotting.PHONE_COLUMN_PX and h > w  # panels stacked: taller than wide
+        fraction = [int(c.removeprefix("bptt-text-")) / 10_000 for c in img._dom_classes
+                    if c.startswith("bptt-text-")]
+        assert fraction and fraction[0] * plotting.PHONE_COLUMN_PX >= plotting.PHONE_MIN_TEXT_PX
+    # every stack of both trees follows the controls: 1 + 2 stacks per tree
+    assert len(box._bptt_links) == 2 * (1 + 2)
+    narrow = widgets.frame_widget(draw_line, {"slope": [1, 2]})
+    assert set(narrow._bptt_roots) == {"desktop"}  # a narrow one-panel figure reads on a phone as it is

@@ -5,11 +5,21 @@ Every figure of the book is shown at the width of the text column (``COLUMN_PX``
 wide window) and stored ``STORED_WIDTH_PX`` pixels wide (>= 1.5x, sharp on HiDPI screens), whatever its
 size in inches. Its smallest text is then ``fontsize_pt / 72 * COLUMN_PX / width_in`` CSS pixels; keep it
 >= ``MIN_TEXT_PX`` (``smallest_text_px`` measures it; ``use_book_style`` sizes the fonts so that figures up
-to ``MAX_FIGURE_WIDTH_IN`` inches wide pass). Functions draw into a given Axes and return what they drew."""
+to ``MAX_FIGURE_WIDTH_IN`` inches wide pass). Functions draw into a given Axes and return what they drew.
+
+On a phone (a window up to ``PHONE_MEDIA``'s width) the column is about ``PHONE_COLUMN_PX`` CSS pixels, and
+a desktop figure scaled to it would show 3-6 px text. Every figure therefore also has a phone rendering
+(``phone_png``): the same figure redrawn at most ``PHONE_MAX_WIDTH_IN`` wide with its panels stacked in one
+column (``phone_layout``), so its text is >= ``PHONE_MIN_TEXT_PX``. The notebook formatter stores it in the
+PNG output's metadata (``PHONE_KEY``); the book's Sphinx extension (_ext/bptt_phone.py) serves it with a
+``<picture>`` element. Each stored image also records its smallest text as a fraction of its width
+(``TEXT_KEY``; the ``bptt-text-N`` class, N in 1/10000ths), so a browser can measure the text it shows."""
 from __future__ import annotations
 
+import base64
+from contextlib import contextmanager
 from io import BytesIO
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,6 +28,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
 from matplotlib.image import AxesImage
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -41,6 +52,22 @@ BASE_FONT_PT = 11.0
 MAX_FIGURE_WIDTH_IN = BASE_FONT_PT / 72 * COLUMN_PX / MIN_TEXT_PX
 #: palette size for stored PNGs: adaptive palettes make files about 3x smaller with no visible change
 PALETTE_COLORS = 256
+
+#: the browser windows that get the phone rendering (CSS media query; book_assets/book.css uses the same width)
+PHONE_MEDIA = "(max-width: 640px)"
+#: width of the text column (CSS px) in a 390 px wide phone window
+PHONE_COLUMN_PX = 342
+#: the smallest text a figure may show on that phone, in CSS px
+PHONE_MIN_TEXT_PX = 9.0
+#: a phone rendering is at most this wide (in): 11 pt text then shows >= 10 px in the phone column
+PHONE_MAX_WIDTH_IN = 5.0
+#: pixels a phone rendering is wide: >= 1.5 x the phone column up to the PHONE_MEDIA width's column
+PHONE_STORED_WIDTH_PX = 800
+#: output-metadata keys of the PNG formatter: the phone rendering (base64 PNG) and the smallest text of
+#: each image as a fraction of the image's width
+PHONE_KEY = "bptt_phone"
+TEXT_KEY = "bptt_text"
+PHONE_TEXT_KEY = "bptt_phone_text"
 
 
 def use_book_style() -> None:
@@ -78,7 +105,19 @@ def _ipython_png(fig: Figure) -> tuple[bytes, dict[str, int]] | None:
     width_in = _tight_width_in(fig)
     css_width = int(round(width_in * fig.dpi))
     w, h = _png_size(png)
-    return png, {"width": css_width, "height": int(round(css_width * h / w))}
+    meta: dict[str, Any] = {"width": css_width, "height": int(round(css_width * h / w)),
+                            TEXT_KEY: round(smallest_text_fraction(fig), 5)}
+    phone = phone_png(fig)
+    if phone is not None:
+        meta[PHONE_KEY] = base64.b64encode(phone[0]).decode("ascii")
+        meta[PHONE_TEXT_KEY] = round(phone[1], 5)
+    return png, meta
+
+
+def text_class(fraction: float) -> str:
+    """The CSS class that records an image's smallest text as a fraction of its width (1/10000ths,
+    rounded down): a browser multiplies it by the width it shows the image at."""
+    return f"bptt-text-{int(fraction * 10_000)}"
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
@@ -126,13 +165,150 @@ def figure_png(fig: Figure, *, width_px: int = STORED_WIDTH_PX, colors: int | No
 def smallest_text_px(fig: Figure, column_px: float = COLUMN_PX) -> float:
     """The size (CSS px) of the smallest visible text of ``fig`` when the figure fills a column
     ``column_px`` wide (inf if it has no text). Compare with MIN_TEXT_PX."""
+    return smallest_text_fraction(fig) * column_px
+
+
+def smallest_text_fraction(fig: Figure) -> float:
+    """The size of the smallest visible text of ``fig`` as a fraction of the stored image's width (the
+    figure as saved by figure_png); inf if it has no text."""
+    pt = smallest_font_pt(fig)
+    return pt / 72 / _tight_width_in(fig) if np.isfinite(pt) else float("inf")
+
+
+def smallest_font_pt(fig: Figure) -> float:
+    """The font size (pt) of the smallest visible text of ``fig`` (inf if it has none)."""
     fig.canvas.draw()  # tick labels exist only once drawn
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
              and _in_view(t)]
-    if not sizes:
-        return float("inf")
-    return min(sizes) / 72 * column_px / _tight_width_in(fig)
+    return float(min(sizes)) if sizes else float("inf")
+
+
+def _is_colorbar(ax: Axes) -> bool:
+    return hasattr(ax, "_colorbar") or hasattr(ax, "_colorbar_info")
+
+
+def _panels(fig: Figure) -> list[list[Axes]]:
+    """The figure's visible panels in reading order (rows top to bottom, then left to right); twin axes
+    (twinx/twiny) travel with their host, colour-bar axes are left out."""
+    groups: list[list[Axes]] = []
+    seen: set[int] = set()
+    for ax in fig.axes:
+        if id(ax) in seen or _is_colorbar(ax) or not ax.get_visible():
+            continue
+        group = [a for a in fig.axes if a is ax or (a in ax._twinned_axes.get_siblings(ax) and not _is_colorbar(a))]
+        seen.update(id(a) for a in group)
+        groups.append(group)
+    def key(group: list[Axes]) -> tuple[float, float]:
+        box = group[0].get_position(original=True)
+        return (-round(box.y1, 2), round(box.x0, 2))
+    return sorted(groups, key=key)
+
+
+def phone_width_in(fig: Figure) -> float:
+    """The width (in) of the figure's phone rendering: at most PHONE_MAX_WIDTH_IN, and narrow enough that
+    its smallest font shows >= PHONE_MIN_TEXT_PX in the phone column."""
+    pt = smallest_font_pt(fig)
+    fit = pt / 72 * PHONE_COLUMN_PX / PHONE_MIN_TEXT_PX if np.isfinite(pt) else PHONE_MAX_WIDTH_IN
+    return min(PHONE_MAX_WIDTH_IN, 0.97 * fit)
+
+
+@contextmanager
+def phone_layout(fig: Figure) -> Iterator[bool]:
+    """Temporarily lay ``fig`` out for a phone: at most ``phone_width_in(fig)`` wide, its panels (the
+    Axes of its grid or placed by hand) stacked in one column in reading order, each as tall as a row of
+    the original, laid out by matplotlib's constrained layout; colour bars follow the panels they belong
+    to (a bar shared by a row of panels spans them once stacked); y tick labels hidden by a shared y
+    axis come back. Yields whether the figure was changed (False: it is already narrow enough and has
+    one panel); the original size and layout are restored on exit."""
+    panels = _panels(fig)
+    width = phone_width_in(fig)
+    old_w, old_h = (float(v) for v in fig.get_size_inches())
+    if not panels or (len(panels) == 1 and _tight_width_in(fig) <= width):
+        yield False
+        return
+    rows = len({round(g[0].get_position(original=True).y1, 2) for g in panels})
+    row_h = min(max(old_h / rows, 1.6), 3.6)
+    height = old_h * (width / old_w) if len(panels) == 1 else row_h * len(panels)
+    saved = [(ax, ax.get_subplotspec(), ax.get_position(original=True).frozen(),
+              ax.get_position(original=False).frozen(),
+              ax.yaxis.get_tick_params().get("labelleft"), [t.get_visible() for t in ax.get_yticklabels()])
+             for ax in fig.axes]
+    saved_info = {id(ax): (getattr(ax, "_colorbar_info", None), list(ax._colorbars)) for ax in fig.axes}
+    engine = fig.get_layout_engine()
+    try:
+        fig._layout_engine = None  # restored below; set_layout_engine refuses to swap with colour bars
+        fig.set_size_inches(width, height)
+        grid = GridSpec(len(panels), 1, figure=fig)
+        for i, group in enumerate(panels):
+            for ax in group:
+                ax.set_subplotspec(grid[i, 0])
+                if ax.yaxis.get_label_position() == "left":
+                    ax.yaxis.set_tick_params(which="both", labelleft=True)
+        for cax in fig.axes:
+            if _is_colorbar(cax):
+                _follow_parents(fig, cax)
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+        ConstrainedLayoutEngine(h_pad=0.04, w_pad=0.04).execute(fig)
+        yield True
+    finally:
+        fig.set_size_inches(old_w, old_h)
+        for ax, spec, original, active, labelleft, visible in saved:
+            info, bars = saved_info[id(ax)]
+            if info is not None:
+                ax._colorbar_info = info
+            elif hasattr(ax, "_colorbar_info"):
+                del ax._colorbar_info
+            ax._colorbars = bars
+            ax._subplotspec = spec
+            ax._set_position(original, which="original")
+            ax._set_position(active, which="active")
+            if labelleft is not None:
+                ax.yaxis.set_tick_params(which="both", labelleft=labelleft)
+            for t, v in zip(ax.get_yticklabels(), visible):
+                t.set_visible(v)
+        fig._layout_engine = engine
+
+
+def _follow_parents(fig: Figure, cax: Axes) -> None:
+    """Let constrained layout place colour bar ``cax`` beside the panels it belongs to: a bar made with
+    ``ax=`` keeps its parents; one drawn into an Axes placed by hand (``cax=``) belongs to the panels its
+    image is drawn in, or (if none) to the panels of the row it sits beside."""
+    cax._subplotspec = None  # a bar made by make_axes_gridspec sits in the old grid
+    if getattr(cax, "_colorbar_info", None):
+        return
+    bar = getattr(cax, "_colorbar", None)
+    mappable_ax = getattr(getattr(bar, "mappable", None), "axes", None)
+    box = cax.get_position(original=True)
+    parents = ([mappable_ax] if mappable_ax is not None and mappable_ax in fig.axes else
+               [a for a in fig.axes if not _is_colorbar(a)
+                and a.get_position(original=True).y0 < box.y1 and a.get_position(original=True).y1 > box.y0])
+    if not parents:
+        return
+    # a bar beside several stacked panels spans all the panels it covered
+    covered = [a for a in fig.axes if not _is_colorbar(a)
+               and a.get_position(original=True).y0 < box.y1 and a.get_position(original=True).y1 > box.y0]
+    parents = list(dict.fromkeys(parents + [a for a in covered if a.get_subplotspec() is not None]))
+    horizontal = box.width > box.height
+    cax._colorbar_info = dict(parents=parents, location="bottom" if horizontal else "right", shrink=1.0,
+                              anchor=(0.5, 1.0) if horizontal else (0.0, 0.5),
+                              panchor=(0.5, 0.0) if horizontal else (1.0, 0.5), fraction=0.05,
+                              aspect=20, pad=0.05)
+    for a in parents:
+        a._colorbars.append(cax)
+
+
+def phone_png(fig: Figure, *, width_px: int = PHONE_STORED_WIDTH_PX, colors: int | None = PALETTE_COLORS
+              ) -> tuple[bytes, float] | None:
+    """The figure's phone rendering (see ``phone_layout``) as PNG bytes ``width_px`` wide, with its
+    smallest text as a fraction of its width; None when the figure needs none (one panel, narrow
+    enough already). The figure itself is left as it was (and open)."""
+    with phone_layout(fig) as changed:
+        if not changed:
+            return None
+        fraction = smallest_text_fraction(fig)
+        png = figure_png(fig, width_px=width_px, colors=colors, close=False)
+    return png, fraction
 
 
 def _in_view(t: Text) -> bool:

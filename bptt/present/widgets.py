@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from . import plotting
@@ -99,9 +100,13 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     use fewer values or a smaller palette). A control that does not change the picture for some settings
     costs nothing there. The first frame's smallest text must be >= plotting.MIN_TEXT_PX when the frame
     fills the column (ValueError otherwise: larger fonts or a narrower figure).
+    Phone: each frame is also drawn for a phone (``plotting.phone_png``: panels stacked, at most 5 in
+    wide); those frames sit in a second tree of Stacks linked to the same controls, and the book's CSS
+    shows one tree or the other (``plotting.PHONE_MEDIA``). Both count against ``max_bytes``. Each frame
+    carries its smallest text as a class (``plotting.text_class``) for the browser tests.
     alt: the frames' alt text, a template formatted with each control's shown label by name (e.g.
     ``"Gradient-flow map, {activation}, rho = {rho}"``); default: the title (or "Figure") followed by
-    every control's label and value. Returns a VBox of the controls above the picture.
+    every control's label and value. Returns a VBox of the controls above the picture(s).
     """
     if not controls:
         raise ValueError("frame_widget needs at least one control")
@@ -109,43 +114,67 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     specs = [_as_control(controls[n]) for n in names]
     total = 0
     images: dict[tuple[int, ...], widgets.Image] = {}
+    phones: dict[tuple[int, ...], widgets.Image] = {}
     by_bytes: dict[bytes, widgets.Image] = {}  # identical frames share one Image model (embedded once)
+
+    def image_of(png: bytes, fraction: float, alt_text: str) -> widgets.Image:
+        nonlocal total
+        if png not in by_bytes:
+            total += len(png) * 4 // 3
+            if total > max_bytes:
+                raise ValueError(f"frame_widget: the frames (desktop and phone) exceed the page budget of "
+                                 f"{max_bytes} bytes after {len(by_bytes) + 1} distinct frames; use fewer "
+                                 "control values or fewer colours (colors=32)")
+            image = widgets.Image(value=png, format="png", layout=widgets.Layout(width="100%", height="auto"))
+            image.add_class(alt_class(alt_text))
+            image.add_class(plotting.text_class(fraction))
+            by_bytes[png] = image
+        return by_bytes[png]
+
     for idx in itertools.product(*(range(len(s.values)) for s in specs)):
         fig = draw(**{n: s.values[i] for n, s, i in zip(names, specs, idx)})
         if not isinstance(fig, Figure):
             raise TypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
         if not images:
             _require_legible(fig)
-        png = figure_png(fig, dpi=dpi, colors=colors, width_px=width_px)
-        if png not in by_bytes:
-            total += len(png) * 4 // 3
-            if total > max_bytes:
-                raise ValueError(f"frame_widget: the frames exceed the page budget of {max_bytes} bytes after "
-                                 f"{len(by_bytes) + 1} distinct frames; use fewer control values or fewer "
-                                 "colours (colors=32)")
-            image = widgets.Image(value=png, format="png", layout=widgets.Layout(width="100%", height="auto"))
-            image.add_class(alt_class(_alt_text(alt, title, names, specs, idx)))
-            by_bytes[png] = image
-        images[idx] = by_bytes[png]
+        alt_text = _alt_text(alt, title, names, specs, idx)
+        try:
+            png = plotting.figure_png(fig, width_px=width_px, colors=colors, min_dpi=dpi, close=False)
+            images[idx] = image_of(png, plotting.smallest_text_fraction(fig), alt_text)
+            phone = plotting.phone_png(fig, colors=colors)
+        finally:
+            plt.close(fig)
+        phones[idx] = images[idx] if phone is None else image_of(phone[0], phone[1], alt_text)
 
-    stacks_at: list[list[widgets.Stack]] = [[] for _ in specs]
+    def tree(frames: dict[tuple[int, ...], widgets.Image], css: str) -> tuple[widgets.Widget, list[list[widgets.Stack]]]:
+        stacks_at: list[list[widgets.Stack]] = [[] for _ in specs]
 
-    def nest(level: int, prefix: tuple[int, ...]) -> widgets.Widget:
-        if level == len(specs):
-            return images[prefix]
-        kids = [nest(level + 1, prefix + (i,)) for i in range(len(specs[level].values))]
-        stack = widgets.Stack(children=kids, selected_index=specs[level].initial,
-                              layout=widgets.Layout(width="100%"))
-        stacks_at[level].append(stack)
-        return stack
+        def nest(level: int, prefix: tuple[int, ...]) -> widgets.Widget:
+            if level == len(specs):
+                return frames[prefix]
+            kids = [nest(level + 1, prefix + (i,)) for i in range(len(specs[level].values))]
+            stack = widgets.Stack(children=kids, selected_index=specs[level].initial,
+                                  layout=widgets.Layout(width="100%"))
+            stacks_at[level].append(stack)
+            return stack
 
-    root = nest(0, ())
+        root = nest(0, ())
+        root.add_class(css)
+        return root, stacks_at
+
     inputs = [s.make(n) for n, s in zip(names, specs)]
-    links = [widgets.jslink((inp, "index"), (st, "selected_index"))
-             for inp, level in zip(inputs, stacks_at) for st in level]
+    roots = {}
+    links = []
+    has_phone = any(phones[i] is not images[i] for i in images)
+    for kind, frames in (("desktop", images), ("phone", phones)) if has_phone else (("desktop", images),):
+        root, stacks_at = tree(frames, f"bptt-{kind}-frames" if has_phone else "bptt-all-frames")
+        roots[kind] = root
+        links += [widgets.jslink((inp, "index"), (st, "selected_index"))
+                  for inp, level in zip(inputs, stacks_at) for st in level]
     header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
-    box = widgets.VBox(header + inputs + [root], layout=widgets.Layout(width="100%"))
+    box = widgets.VBox(header + inputs + list(roots.values()), layout=widgets.Layout(width="100%"))
     box.add_class("bptt-frame-widget")
+    box._bptt_roots = roots  # "desktop" and (when the figure needs one) "phone": the frames' Stacks
     box._bptt_links = links  # keep the links alive so they are part of the saved widget state
     box._bptt_frames = len(by_bytes)
     box._bptt_bytes = total
