@@ -5,33 +5,33 @@ import numpy as np
 import pytest
 
 import bptt
-from bptt import checks
+from bptt.present import check, checks
 
 
 def test_every_registered_exercise_rejects_a_placeholder():
     assert checks.exercises(), "no exercises registered"
     for name in checks.exercises():
-        verdict = bptt.check(name, None)
+        verdict = check(name, None)
         assert not verdict and "no answer yet" in repr(verdict)
 
 
 def test_forward_exercises_accept_the_right_answers():
     # hand-computed: h_t = 2 h_{t-1} + e_t, so o_5 = h_5 = 16 e_1 + 8 e_2 + 4 e_3 + 2 e_4 + e_5
-    assert bptt.check("forward-1", 16 * np.eye(6)[0] + 8 * np.eye(6)[1] + 4 * np.eye(6)[2] + 2 * np.eye(6)[3] + np.eye(6)[4])
-    assert bptt.check("forward-2", 10 * 32 + 32 * 32 + 5 * 32 + 32 + 5)
-    assert bptt.check("forward-3", 35)
+    assert check("forward-1", 16 * np.eye(6)[0] + 8 * np.eye(6)[1] + 4 * np.eye(6)[2] + 2 * np.eye(6)[3] + np.eye(6)[4])
+    assert check("forward-2", 10 * 32 + 32 * 32 + 5 * 32 + 32 + 5)
+    assert check("forward-3", 35)
 
 
 def test_wrong_answers_say_what_is_off():
-    v = bptt.check("forward-1", np.zeros(5))
+    v = check("forward-1", np.zeros(5))
     assert not v and "shape" in v.message
-    assert not bptt.check("forward-2", 1541.0004)                   # an exact count
-    v = bptt.check("forward-2", 7)
+    assert not check("forward-2", 1541.0004)                   # an exact count
+    v = check("forward-2", 7)
     assert not v and "off by" in v.message
     with pytest.raises(AssertionError):
         v.require()
     with pytest.raises(ValueError, match="unknown exercise"):
-        bptt.check("no-such-exercise", 1)
+        check("no-such-exercise", 1)
 
 
 def test_close_compares_params():
@@ -42,7 +42,7 @@ def test_close_compares_params():
 
 
 def test_forbidding_blocks_every_reference_and_restores() -> None:
-    from bptt import paths
+    from bptt.studies import paths
     scalar_paths = paths.scalar_paths            # a reference taken before the block
     rnn, xs, y = paths.example_scalar_rnn()
     with checks.forbidding(paths.scalar_paths):
@@ -57,26 +57,26 @@ def test_forbidding_blocks_every_reference_and_restores() -> None:
 
 
 def test_placeholder_gives_an_answer_box_with_the_checkers_tolerance():
-    v = bptt.check("forward-2", None)
+    v = check("forward-2", None)
     assert v.placeholder and v.box is not None
     assert v.box["shape"] == [] and v.box["rtol"] == v.box["atol"] == 0 and v.box["what"] == "number of parameters"
     assert isinstance(v.box["expected"], int)                # an exact count stays an integer
-    assert bptt.check("forward-2", v.box["expected"])  # the box's expected value is the right answer
+    assert check("forward-2", v.box["expected"])  # the box's expected value is the right answer
     html = v._repr_html_()
     assert 'class="bptt-answer"' in html and "data-box=" in html and "Not yet" in html  # plain verdict, hidden by the book's CSS
-    assert bptt.check("forward-2", 1541)._repr_html_() is None  # a right answer: the plain verdict only
-    assert "bptt-answer-live" in bptt.check("forward-2", 7)._repr_html_()  # a stub's verdict: a box too
-    v = bptt.check("loss-1", None)
+    assert check("forward-2", 1541)._repr_html_() is None  # a right answer: the plain verdict only
+    assert "bptt-answer-live" in check("forward-2", 7)._repr_html_()  # a stub's verdict: a box too
+    v = check("loss-1", None)
     assert v.box["shape"] == [3]
-    assert not bptt.check("loss-1", ...).ok
+    assert not check("loss-1", ...).ok
 
 
 def test_exercises_that_need_python_get_no_box():
     for name in checks.exercises():
-        box = bptt.check(name, None).box
+        box = check(name, None).box
         if box is None:
             continue
         expected = box["expected"]
         ok, _ = checks._REGISTRY[name][0](expected if isinstance(expected, int) else np.asarray(expected))
         assert ok, name
-    assert bptt.check("chain-3", None).box is None  # a function to write
+    assert check("chain-3", None).box is None  # a function to write
