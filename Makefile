@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS = $(shell $(BIN)/python scripts/toc_notebooks.py)
 
-.PHONY: setup book test test-unit test-notebooks build-strict test-browser lab clean
+.PHONY: setup book lint test test-unit test-notebooks build-strict test-browser lab clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,12 @@ book: setup
 	$(BIN)/jupyter-book build . --all -W --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
+# pyflakes rules and syntax errors (pyproject.toml [tool.ruff]) over the library, tests, scripts and chapters
+lint: setup
+	$(BIN)/ruff check bptt tests benchmarks scripts _ext book/*.ipynb
+
 test: setup
+	$(MAKE) lint
 	$(BIN)/python scripts/strip_outputs.py --check book/*.ipynb
 	$(MAKE) test-unit test-notebooks build-strict test-browser
 

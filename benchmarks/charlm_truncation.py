@@ -1,6 +1,6 @@
 """Full-sequence BPTT vs detach every k vs randomized truncation on a character-level language model.
 
-The longer version of the comparison in book/08_pytorch.ipynb, with the same code (``bptt.charlm.train``):
+The longer version of the comparison in book/08_pytorch.ipynb, with the same code (``bptt.studies.charlm.train``):
 the whole tiny-shakespeare corpus (last 10 % held out), a bigger hidden layer and more updates. Every
 strategy sees the same sequential minibatches and makes one Adam update per minibatch, so they cost the
 same; they differ only in how far back each minibatch's gradient reaches.
@@ -24,7 +24,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bptt import charlm  # noqa: E402
+from bptt.studies import charlm  # noqa: E402
 
 
 def main() -> None:

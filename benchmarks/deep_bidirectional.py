@@ -1,4 +1,4 @@
-"""Forward-only vs bidirectional RNNs (1 and 2 layers) on the future-copy task of bptt.deep_study as
+"""Forward-only vs bidirectional RNNs (1 and 2 layers) on the future-copy task of bptt.studies.deep_study as
 the delay grows: the label at step t is the input `delay` steps later.
 
 For every delay, model and seed: train with numpy Adam on fresh batches (bptt.deep_loss_and_grads),
@@ -21,7 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: one thread 
 
 import numpy as np  # noqa: E402
 
-from bptt import deep_study  # noqa: E402
+from bptt.studies import deep_study  # noqa: E402
 
 DELAYS = [1, 2, 4, 8, 12, 16]
 MODELS = [(1, False), (2, False), (1, True), (2, True)]      # (n_layers, bidirectional)

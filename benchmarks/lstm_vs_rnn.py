@@ -1,4 +1,4 @@
-"""Vanilla RNN vs LSTM on the recall task of bptt.tasks as the delay T grows.
+"""Vanilla RNN vs LSTM on the recall task of bptt.studies.tasks as the delay T grows.
 
 For every delay T, model (RNN; LSTM with forget-gate bias 1 and 3) and seed: train with numpy Adam on
 fresh batches, then measure the last-step accuracy on 1000 new sequences (chance = 1/K). Prints a table
@@ -19,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: one thread 
 
 import numpy as np  # noqa: E402
 
-from bptt import tasks  # noqa: E402
+from bptt.studies import tasks  # noqa: E402
 
 DELAYS = [5, 10, 20, 30, 40, 60, 80]
 MODELS = [("rnn", None), ("lstm", 1.0), ("lstm", 3.0)]

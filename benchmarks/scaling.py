@@ -25,7 +25,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bptt import cost  # noqa: E402
+from bptt.studies import cost  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "bptt" / "data" / "results" / "scaling.json"
 SIZES = dict(B=4, D=4, H=16, K=5)      # small, so the per-step work (not one big matmul) dominates

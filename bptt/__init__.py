@@ -1,75 +1,69 @@
-"""bptt: backpropagation through time, derived, implemented and checked.
+"""bptt: backpropagation through time, derived, implemented and checked (the library of the bptt-book course).
 
-The single source of truth for the math of the course, in three layers:
+``import bptt`` gives the numpy-only core, the API below; it loads numpy and nothing heavier. Shapes: T
+steps, B batch, D inputs, H hidden units, K classes. Arrays are 0-based while the math counts steps
+t = 1..T with h_0 the initial state: ``xs[t-1]`` is x_t, ``ys[t-1]`` is y_t, ``hs[t]`` is h_t (hs has
+T+1 rows, ``hs[0]`` = h_0), ``logits[t-1]`` is o_t. Every gradient function is called
+``f(params, xs, ys, h0=None, *, activation="tanh", ...)`` and returns ``(loss, grads)``.
 
-* ``bptt.core``: numpy only. Parameters, activations, the forward pass and loss, the ONE backward step
-  rule with the loops around it, truncation, clipping, gradient-flow diagnostics, the LSTM.
-* ``bptt.studies``: the chapters' studies and toy problems, built on the core (``torch_ref`` and
-  ``charlm`` also use torch).
-* ``bptt.present``: figure conventions, kernel-free widgets, exercise checkers. The core never imports it.
+Parameters
+    RNNParams (U, W, V, b, c), ParamArrays (the vector methods every parameter object shares)
+Forward pass and loss
+    forward, loss, step_losses, softmax, log_softmax, logits_grad,
+    activation_fn, activation_grad, sigmoid, DERIVATIVE_BOUND
+Gradients (BPTT)
+    loss_and_grads (full, naive, truncated, weighted; an ``on_step`` hook), weighted_loss_and_grads,
+    loss_and_grads_checkpointed, StepCounter
+The backward pass in parts
+    prepare, Prepared, step_back, backward_full, backward_per_term, backward_naive, state_grads,
+    layer_grads, param_grads
+Truncation
+    draw_xi (randomized factors, passed on as ``xi=``), carry_multipliers, path_weights
+Clipping and training
+    clip_grad_norm, clip_elementwise, Adam
+Gradient-flow diagnostics
+    gradient_norms, lag_profile, jacobian_product_norms, copy_contributions, CopyContributions,
+    relative_error, cosine
+The size of W
+    spectral_radius, top_singular_value, scale_to_spectral_radius, scale_to_top_singular_value,
+    orthogonal, rnn_with_radius
+LSTM
+    LSTMParams, LSTMCache, lstm_step, lstm_step_back, lstm_forward, lstm_loss, lstm_loss_and_grads,
+    lstm_gradient_norms, n_lstm_params
+Deep and bidirectional RNNs
+    CellParams, DeepRNNParams, deep_forward, deep_loss_and_grads, deep_input_grads, deep_gradient_norms,
+    input_connectivity
+Data shipped with the package
+    data_path, load_json, __version__
 
-``import bptt`` imports numpy and the core only; the other modules load on first use, under the names the
-chapters use (``from bptt import paths, plotting, widgets``; ``bptt.check(...)``).
-
-Shapes: T steps, B batch, D inputs, H hidden, K classes. Arrays are 0-based throughout the code, while the
-math counts steps t = 1..T with h_0 the initial state: ``xs[t-1]`` is x_t, ``ys[t-1]`` is y_t, ``hs[t]`` is
-h_t (hs has T+1 rows, ``hs[0]`` = h_0), ``logits[t-1]`` is o_t.
+The rest of the library is imported by its full name: ``bptt.studies`` holds the chapters' studies
+(``from bptt.studies import paths``), ``bptt.present`` figures, widgets and exercise checks
+(``from bptt.present import plotting, widgets, check``). The core never imports either, and the studies
+never import ``bptt.present`` (tests/test_layers.py).
 """
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-from .core.activations import DERIVATIVE_BOUND, activation_fn, activation_grad
-from .core.backward import (StepCounter, backward_full, backward_naive, backward_per_term, loss_and_grads,
-                            loss_and_grads_checkpointed, param_grads, prepare, state_grads, step_back,
-                            weighted_loss_and_grads)
-from .core.clipping import clip_elementwise, clip_grad_norm
-from .core.deep import CellParams, DeepRNNParams, deep_forward, deep_loss_and_grads
-from .core.diagnostics import CopyContributions, copy_contributions, gradient_norms, jacobian_product_norms, lag_profile
-from .core.params import RNNParams
+# one line per core module: its public names (the module's __all__, checked by tests/test_layers.py)
+from .core.params import ParamArrays, RNNParams
+from .core.activations import DERIVATIVE_BOUND, activation_fn, activation_grad, sigmoid
 from .core.rnn import forward, log_softmax, logits_grad, loss, softmax, step_losses
-from .core.truncation import carry_multipliers, draw_xi, lookback_mask, path_weights
+from .core.backward import (Prepared, StepCounter, backward_full, backward_naive, backward_per_term, layer_grads,
+                            loss_and_grads, loss_and_grads_checkpointed, param_grads, prepare, state_grads,
+                            step_back, weighted_loss_and_grads)
+from .core.truncation import carry_multipliers, draw_xi, path_weights
+from .core.clipping import clip_elementwise, clip_grad_norm
+from .core.optim import Adam
+from .core.diagnostics import (CopyContributions, copy_contributions, cosine, gradient_norms,
+                               jacobian_product_norms, lag_profile, relative_error)
+from .core.spectral import (orthogonal, rnn_with_radius, scale_to_spectral_radius, scale_to_top_singular_value,
+                            spectral_radius, top_singular_value)
+from .core.lstm import (LSTMCache, LSTMParams, lstm_forward, lstm_gradient_norms, lstm_loss, lstm_loss_and_grads,
+                        lstm_step, lstm_step_back, n_lstm_params)
+from .core.deep import (CellParams, DeepRNNParams, deep_forward, deep_gradient_norms, deep_input_grads,
+                        deep_loss_and_grads, input_connectivity)
 from .data import data_path, load_json
 
-#: modules reachable as ``bptt.<name>`` (imported on first access)
-_MODULES = {
-    **{m: f"bptt.core.{m}" for m in ("activations", "backward", "clipping", "deep", "diagnostics", "lstm", "params",
-                                     "rnn", "scratch", "truncation", "validation")},
-    **{m: f"bptt.studies.{m}" for m in ("charlm", "cost", "deep_study", "demo", "losses", "paths", "tasks", "torch_ref",
-                                        "truncation_study", "vanishing")},
-    "torch_rnn": "bptt.studies.torch_ref",
-    **{m: f"bptt.present.{m}" for m in ("checks", "live", "plotting", "widgets", "forward_exercises", "loss_exercises",
-                                        "chain_exercises", "cost_exercises", "trunc_exercises",
-                                        "vanishing_exercises", "lstm_exercises", "pytorch_exercises", "deep_exercises")},
-    "core": "bptt.core", "studies": "bptt.studies", "present": "bptt.present",
-}
-#: names reachable as ``bptt.<name>`` that live in a lazily imported module
-_LAZY_NAMES = {"check": "bptt.present.checks", "Verdict": "bptt.present.checks"}
+#: the package version (pyproject.toml's ``version``; tests/test_layers.py checks they agree)
+__version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        value = importlib.import_module(_MODULES[name])
-    elif name in _LAZY_NAMES:
-        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-    else:
-        raise AttributeError(f"module 'bptt' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULES) | set(_LAZY_NAMES))
-
-
-__all__ = [
-    "RNNParams", "forward", "check", "Verdict", "loss", "loss_and_grads", "clip_grad_norm", "clip_elementwise",
-    "gradient_norms", "lag_profile", "jacobian_product_norms", "softmax", "log_softmax", "step_losses",
-    "logits_grad", "step_back", "param_grads", "backward_full", "backward_per_term", "backward_naive", "draw_xi",
-    "carry_multipliers", "path_weights", "lookback_mask", "activation_fn", "activation_grad",
-    "DERIVATIVE_BOUND", "prepare", "state_grads", "StepCounter", "loss_and_grads_checkpointed",
-    "weighted_loss_and_grads", "copy_contributions", "CopyContributions",
-    "CellParams", "DeepRNNParams", "deep_forward", "deep_loss_and_grads",
-    "data_path", "load_json",
-]
+#: every public name: the names imported above (tests/test_layers.py checks each core module's __all__ is here)
+__all__ = sorted(name for name in list(globals()) if not name.startswith("_") and name not in ("core", "data")) + [
+    "__version__"]

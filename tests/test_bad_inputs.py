@@ -85,24 +85,26 @@ def test_bad_window_and_detach_every(fn, option, value):
         _call(fn, {}, **{option: value})
 
 
-@pytest.mark.parametrize("method", ["randomized", "bptt"])
 @pytest.mark.parametrize("keep_prob", [0.0, -0.5, 1.0000001, 2, np.nan, np.inf])
-def test_keep_prob_outside_unit_interval(method, keep_prob):
-    """keep_prob must lie in (0, 1], whichever method it is passed to."""
+def test_keep_prob_outside_unit_interval(keep_prob):
+    """draw_xi's keep_prob must lie in (0, 1]."""
     with pytest.raises(ValueError, match=r"keep_prob must lie in \(0, 1\]"):
-        bptt.loss_and_grads(PARAMS, XS, YS, H0, method=method, keep_prob=keep_prob, rng=0)
+        bptt.draw_xi(5, keep_prob, 0)
 
 
-def test_keep_prob_missing_for_randomized():
-    """method='randomized' without keep_prob is an error, not a silent default."""
-    with pytest.raises(ValueError, match="needs keep_prob"):
-        bptt.loss_and_grads(PARAMS, XS, YS, H0, method="randomized", rng=0)
+def test_randomized_truncation_has_one_spelling():
+    """The randomized factors are passed as xi=; the old spellings raise instead of being ignored."""
+    with pytest.raises(ValueError, match="method must be one of"):
+        bptt.loss_and_grads(PARAMS, XS, YS, H0, method="randomized")
+    for old in (dict(keep_prob=0.5), dict(rng=0)):
+        with pytest.raises(TypeError):
+            bptt.loss_and_grads(PARAMS, XS, YS, H0, **old)
 
 
 @pytest.mark.parametrize("method", ["BPTT", "tbptt", "", None])
 def test_unknown_method(method):
-    """Only 'bptt', 'naive' and 'randomized' are methods."""
-    with pytest.raises(ValueError, match="method must be one of 'bptt', 'naive', 'randomized'"):
+    """Only 'bptt' and 'naive' are methods."""
+    with pytest.raises(ValueError, match="method must be one of 'bptt', 'naive'"):
         bptt.loss_and_grads(PARAMS, XS, YS, H0, method=method)
 
 
@@ -152,7 +154,7 @@ def test_good_inputs_pass():
     assert hs.shape == (XS.shape[0] + 1,) + H0.shape and logits.shape[:2] == XS.shape[:2]
     G = bptt.gradient_norms(PARAMS, XS, YS, H0)
     assert G.shape == (XS.shape[0],) * 2 and np.all(np.isfinite(G))
-    loss_r, grads_r = bptt.loss_and_grads(PARAMS, XS, YS, H0, method="randomized", keep_prob=1, rng=0)
+    loss_r, grads_r = bptt.loss_and_grads(PARAMS, XS, YS, H0, xi=bptt.draw_xi(len(XS), 1, 0))
     assert loss_r == loss and np.allclose(grads_r.flat(), grads.flat())   # keep_prob = 1 keeps every path
 
 

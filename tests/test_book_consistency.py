@@ -292,7 +292,7 @@ def test_every_glue_key_is_glued_in_the_same_notebook(page: Path) -> None:
 # --------------------------------------------------------------------------- shown code
 HIDDEN = {"remove-cell", "remove-input"}
 COLLAPSED = HIDDEN | {"hide-input", "hide-cell"}
-WIDGET_CALL = re.compile(r"\bframe_widget\(|\blive\.\w+\(")
+WIDGET_CALL = re.compile(r"\bframe_widget\(|\blive\.[\w.]+\(|\bGradientFlowWidget\b")
 
 
 @pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)

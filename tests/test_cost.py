@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bptt
-from bptt import cost
+from bptt.present import check, figures
+from bptt.studies import cost
 
 
 def torch_linear_grads(prob: cost.LinearProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +43,6 @@ def test_linear_forward_and_loss() -> None:
     assert hs.shape == (8, 2, 4)
     np.testing.assert_array_equal(hs[0], prob.h0)
     np.testing.assert_allclose(hs[3], hs[2] @ prob.W.T + prob.xs[2] @ prob.U.T, atol=1e-14)
-    assert cost.linear_loss(prob) == pytest.approx(0.5 * np.sum(hs[1:] ** 2))
 
 
 def test_method2_deltas_are_total_gradients_of_each_state() -> None:
@@ -89,7 +89,7 @@ def test_counting_the_library_step_rule(T: int) -> None:
 def test_hooks_see_steps_in_reverse_order_with_the_total_state_gradient() -> None:
     params, xs, ys = cost.rnn_problem(5, B=2, D=3, H=4, K=3)
     seen = []
-    bptt.loss_and_grads(params, xs, ys, on_step=lambda s, dh, da: seen.append((s, dh.copy(), da.copy())))
+    bptt.loss_and_grads(params, xs, ys, on_step=lambda s, dh, da: seen.append((s, dh, da)))
     assert [s for s, _, _ in seen] == [4, 3, 2, 1, 0]
     p = bptt.prepare(params, xs, ys)
     total = bptt.state_grads(p.dH, p.fprime, params.W)
@@ -98,13 +98,37 @@ def test_hooks_see_steps_in_reverse_order_with_the_total_state_gradient() -> Non
         np.testing.assert_allclose(da, total[s] * p.fprime[s], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("kw", [{}, {"window": 2}, {"method": "naive"}, {"detach_every": 2, "xi": [1, 2, 0, 2, 2, 0]},
+                                {"checkpointed": 2}])
+def test_hook_arrays_stay_valid_after_the_hook_returns(kw) -> None:
+    """The arrays a hook receives are its own: nothing the loop (or a later call) does overwrites them."""
+    kw = dict(kw)
+    params, xs, ys = cost.rnn_problem(6, B=2, D=3, H=4, K=3)
+    kept = []
+
+    def hook(s, dh, da):
+        kept.append((dh, da, dh.copy(), da.copy()))
+
+    segment = kw.pop("checkpointed", None)
+    if segment:
+        bptt.loss_and_grads_checkpointed(params, xs, ys, segment=segment, on_step=hook)
+    else:
+        bptt.loss_and_grads(params, xs, ys, on_step=hook, **kw)
+    bptt.loss_and_grads(params, xs * 2, ys)          # a later call reuses the library's scratch buffers
+    bptt.loss_and_grads(params, xs * 3, ys, on_step=lambda s, dh, da: None, **({} if segment else kw))
+    assert kept
+    for dh, da, dh_then, da_then in kept:
+        np.testing.assert_array_equal(dh, dh_then)
+        np.testing.assert_array_equal(da, da_then)
+
+
 @given(T=st.integers(1, 30), segment=st.one_of(st.none(), st.integers(1, 12)), seed=st.integers(0, 999),
        activation=st.sampled_from(["tanh", "sigmoid", "identity"]))
 def test_checkpointing_matches_bptt(T: int, segment: int | None, seed: int, activation: str) -> None:
     params, xs, ys = cost.rnn_problem(T, B=2, D=3, H=4, K=3, seed=seed)
     h0 = np.random.default_rng(seed).normal(size=(2, 4))
     L, g = bptt.loss_and_grads(params, xs, ys, h0, activation=activation)
-    Lc, gc = cost.loss_and_grads_checkpointed(params, xs, ys, h0, activation=activation, segment=segment)
+    Lc, gc = bptt.loss_and_grads_checkpointed(params, xs, ys, h0, activation=activation, segment=segment)
     assert Lc == pytest.approx(L, rel=1e-12)
     np.testing.assert_allclose(gc.flat(), g.flat(), rtol=1e-10, atol=1e-12)
 
@@ -112,9 +136,8 @@ def test_checkpointing_matches_bptt(T: int, segment: int | None, seed: int, acti
 def test_checkpointing_uses_less_memory() -> None:
     params, xs, ys = cost.rnn_problem(400, B=8, H=32)
     full = cost.peak_bytes(lambda: bptt.loss_and_grads(params, xs, ys))
-    ckpt = cost.peak_bytes(lambda: cost.loss_and_grads_checkpointed(params, xs, ys))
+    ckpt = cost.peak_bytes(lambda: bptt.loss_and_grads_checkpointed(params, xs, ys))
     assert ckpt < full / 3
-    assert cost.stored_states(400) == 401 and cost.stored_states(400, 20) == 20 + 21
 
 
 def test_memory_grows_linearly_for_bptt() -> None:
@@ -151,7 +174,7 @@ def test_visit_grid_and_frame() -> None:
     assert sorted(g1[lower].astype(int)) == list(range(1, 16))      # every cell its own product
     np.testing.assert_array_equal(g2[lower], np.broadcast_to(5 - np.arange(5), (5, 5))[lower])
     timing = {"T": np.array([5]), "naive": np.array([2e-3]), "bptt": np.array([1e-3])}
-    fig = cost.draw_cost_frame(5, timing)
+    fig = figures.draw_cost_frame(5, timing)
     assert "15 products" in fig.axes[0].get_title() and "5 products" in fig.axes[1].get_title()
     import matplotlib.pyplot as plt
     plt.close(fig)
@@ -177,26 +200,26 @@ def test_bad_inputs() -> None:
         cost.method2(prob._replace(xs=np.zeros((3, 2, 5))))
     params, xs, ys = cost.rnn_problem(5)
     with pytest.raises(ValueError, match="segment"):
-        cost.loss_and_grads_checkpointed(params, xs, ys, segment=0)
+        bptt.loss_and_grads_checkpointed(params, xs, ys, segment=0)
     with pytest.raises(ValueError, match="repeats"):
         cost.median_time(lambda: None, repeats=0)
     with pytest.raises(ValueError, match="min_sample"):
         cost.median_time(lambda: None, min_sample=-1.0)
     with pytest.raises(ValueError, match="no measurement"):
-        cost.draw_cost_frame(5, {"T": np.array([4]), "naive": np.ones(1), "bptt": np.ones(1)})
+        figures.draw_cost_frame(5, {"T": np.array([4]), "naive": np.ones(1), "bptt": np.ones(1)})
     with pytest.raises(ValueError, match="visit"):
         cost.visit_grid([(3, 2, 1)], 4)
 
 
 def test_exercise_checkers() -> None:
-    assert bptt.check("cost-1", 20 * 21 // 2).ok                      # T(T+1)/2 products
-    assert not bptt.check("cost-1", 20).ok
-    assert not bptt.check("cost-1", 210.4).ok                     # exact integers only
-    assert bptt.check("cost-2", (20100, 200)).ok                 # counting the products into h_0
-    assert bptt.check("cost-2", (19900, 199)).ok                 # or not
-    assert not bptt.check("cost-2", (20100, 199)).ok
-    assert not bptt.check("cost-2", (20100.0, 200.0)).ok
-    assert not bptt.check("cost-2", 100.5).ok
+    assert check("cost-1", 20 * 21 // 2).ok                      # T(T+1)/2 products
+    assert not check("cost-1", 20).ok
+    assert not check("cost-1", 210.4).ok                     # exact integers only
+    assert check("cost-2", (20100, 200)).ok                 # counting the products into h_0
+    assert check("cost-2", (19900, 199)).ok                 # or not
+    assert not check("cost-2", (20100, 199)).ok
+    assert not check("cost-2", (20100.0, 200.0)).ok
+    assert not check("cost-2", 100.5).ok
 
     def right(prob):
         hs = cost.linear_forward(prob)
@@ -206,10 +229,10 @@ def test_exercise_checkers() -> None:
             out[k - 1] = hs[k] + out[k] @ prob.W
         return out
 
-    assert bptt.check("cost-3", right).ok
-    v = bptt.check("cost-3", lambda prob: cost.method2(prob)[0].deltas)
+    assert check("cost-3", right).ok
+    v = check("cost-3", lambda prob: cost.method2(prob)[0].deltas)
     assert not v.ok and "method2" in v.message                   # the forbidden shortcut
     fixed = cost.method2(cost.exercise_problem())[0].deltas
-    assert not bptt.check("cost-3", lambda prob: fixed).ok       # special-cased to one problem
-    assert not bptt.check("cost-3", fixed).ok                    # an array is not a function
-    assert not bptt.check("cost-3", None).ok
+    assert not check("cost-3", lambda prob: fixed).ok       # special-cased to one problem
+    assert not check("cost-3", fixed).ok                    # an array is not a function
+    assert not check("cost-3", None).ok

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import deep, deep_study
+from bptt.present import check
+from bptt.core import deep
+from bptt.studies import deep_study
 
 
 def random_deep(T=5, B=2, D=3, H=4, K=3, *, layers=2, bidirectional=True, seed=0):
@@ -357,17 +359,17 @@ def test_exercise_checkers_reject_wrong_answers():
     budget = count(8, 64, 4, 2, False)
     best = max(H for H in range(1, 200) if count(8, H, 4, 2, True) <= budget)
     assert deep_study.budget_hidden(8, 4, 2, 64) == best
-    assert bptt.check("deep-1", best) and bptt.check("deep-1", np.int64(best))
+    assert check("deep-1", best) and check("deep-1", np.int64(best))
     for wrong in (best - 1, best + 1, float(best), str(best), round(64 / 2 ** 0.5)):
-        assert not bptt.check("deep-1", wrong)
+        assert not check("deep-1", wrong)
     paths = lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 0
-    assert bptt.check("deep-2", paths)
-    assert not bptt.check("deep-2", lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 1)
-    assert not bptt.check("deep-2", lambda N, t, k: comb(t - k + N, N) if k <= t else 0)
+    assert check("deep-2", paths)
+    assert not check("deep-2", lambda N, t, k: comb(t - k + N - 1, N - 1) if k <= t else 1)
+    assert not check("deep-2", lambda N, t, k: comb(t - k + N, N) if k <= t else 0)
     p, xs, ys = deep_study.exercise_problem()
     x = torch.tensor(xs, requires_grad=True)
     tensors = [torch.tensor(a) for a in p.arrays()]
     ce_sum(torch_loop_tops(p, tensors[:-2], x, "tanh") @ tensors[-2].T + tensors[-1], ys).backward()
-    assert bptt.check("deep-3", x.grad.numpy())
-    assert not bptt.check("deep-3", x.grad.numpy() * 1.001)
-    assert not bptt.check("deep-3", x.grad.numpy()[::-1])
+    assert check("deep-3", x.grad.numpy())
+    assert not check("deep-3", x.grad.numpy() * 1.001)
+    assert not check("deep-3", x.grad.numpy()[::-1])

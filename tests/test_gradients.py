@@ -32,13 +32,11 @@ def _library_and_reference(prob, activation, method, window, detach_every, rng_s
     """Run the library and the torch reference on the same problem with the same options (and xi draws)."""
     T = prob.xs.shape[0]
     window, detach_every = _resolve(window, T), _resolve(detach_every, T)
-    kw = {}
     xi = None
-    if method == "randomized":
-        kw = dict(keep_prob=KEEP_PROB, rng=np.random.default_rng(rng_seed))
+    if method == "randomized":      # randomized truncation: full BPTT with drawn factors xi
         xi = bptt.draw_xi(T, KEEP_PROB, np.random.default_rng(rng_seed))
-    got = bptt.loss_and_grads(*prob, activation=activation, method=method, window=window,
-                              detach_every=detach_every, **kw)
+    got = bptt.loss_and_grads(*prob, activation=activation, method="bptt" if xi is not None else method,
+                              window=window, detach_every=detach_every, xi=xi)
     want = torch_loss_and_grads(*prob, activation=activation, window=window, detach_every=detach_every, xi=xi)
     return got, want
 
@@ -163,8 +161,8 @@ def test_inputs_are_not_modified():
     prob = random_problem(T=6, seed=9)
     before = [a.copy() for a in (*prob.params.arrays(), prob.xs, prob.ys, prob.h0)]
     bptt.forward(prob.params, prob.xs, prob.h0, activation="sigmoid")
-    for method in METHODS:
-        bptt.loss_and_grads(*prob, method=method, window=2, detach_every=3, keep_prob=0.5, rng=0)
+    for method in ("bptt", "naive"):
+        bptt.loss_and_grads(*prob, method=method, window=2, detach_every=3, xi=bptt.draw_xi(6, 0.5, 0))
     bptt.gradient_norms(*prob)
     for a, b in zip(before, (*prob.params.arrays(), prob.xs, prob.ys, prob.h0)):
         np.testing.assert_array_equal(a, b)

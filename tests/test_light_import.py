@@ -25,7 +25,10 @@ def test_import_bptt_loads_no_heavy_module():
     assert "numpy" in loaded and "bptt.core.backward" in loaded
 
 
-def test_chapter_modules_stay_reachable_by_their_old_names():
-    loaded = _modules_after("import bptt\nfrom bptt import losses, paths\nassert bptt.check('loss-2', None).ok is False")
-    assert {"bptt.studies.losses", "bptt.studies.paths", "bptt.present.checks"} <= loaded
-    assert "torch" not in loaded, "checking a numpy chapter's exercise must not import torch"
+def test_the_exercise_check_is_light():
+    """``from bptt.present import check`` loads the checks and, on first use, that chapter's checkers only."""
+    loaded = _modules_after("from bptt.present import check\nassert check('loss-2', None).ok is False")
+    assert {"bptt.present.checks", "bptt.present.loss_exercises", "bptt.studies.losses"} <= loaded
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("matplotlib", "ipywidgets", "PIL", "torch"))
+    assert heavy == [], f"checking a numpy chapter's exercise loaded {heavy}"
+    assert "bptt.present.vanishing_exercises" not in loaded

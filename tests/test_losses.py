@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import losses
-from bptt.studies import torch_ref
+from bptt.present import check
+from bptt.studies import losses, torch_ref
 from rnn_reference import PARAM_NAMES, activations, assert_grads_close, problems, random_problem
 
 torch.set_num_threads(1)
@@ -68,8 +68,6 @@ def test_all_ones_weights_reproduce_library_loss():
     L, dO = losses.weighted_loss_and_logit_grads(logits, prob.ys, np.ones(7))
     np.testing.assert_allclose(L, bptt.step_losses(logits, prob.ys).sum(), rtol=1e-13)
     np.testing.assert_allclose(dO, bptt.logits_grad(logits, prob.ys), rtol=1e-13)
-    np.testing.assert_allclose(losses.weighted_step_losses(logits, prob.ys, np.ones((7, 3))),
-                               bptt.step_losses(logits, prob.ys), rtol=1e-13)
 
 
 def test_logit_grad_rows_sum_to_zero_and_are_bounded():
@@ -205,12 +203,12 @@ def test_bad_inputs_raise(call, match):
 
 
 def test_exercise_checkers():
-    assert bptt.check("loss-1", np.array([0.5, 0.3, -0.8]))
-    assert not bptt.check("loss-1", np.array([0.5, 0.3, 0.2]))
-    assert bptt.check("loss-2", 20 * np.log(5))
-    assert not bptt.check("loss-2", np.log(5))
-    assert bptt.check("loss-3", np.arange(6) == 5)
-    assert not bptt.check("loss-3", np.ones(6, bool))
-    assert not bptt.check("loss-3", [5])
-    assert bptt.check("loss-4", losses.padding_mask([5, 3, 4]))
-    assert not bptt.check("loss-4", np.ones((5, 3)))
+    assert check("loss-1", np.array([0.5, 0.3, -0.8]))
+    assert not check("loss-1", np.array([0.5, 0.3, 0.2]))
+    assert check("loss-2", 20 * np.log(5))
+    assert not check("loss-2", np.log(5))
+    assert check("loss-3", np.arange(6) == 5)
+    assert not check("loss-3", np.ones(6, bool))
+    assert not check("loss-3", [5])
+    assert check("loss-4", losses.padding_mask([5, 3, 4]))
+    assert not check("loss-4", np.ones((5, 3)))

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import lstm, tasks
+from bptt.present import check
+from bptt.core import lstm
+from bptt.studies import tasks
 from bptt.core.lstm import LSTMParams
 from rnn_reference import per_term_grad_norms
 
@@ -227,21 +229,21 @@ def test_weighted_rnn_loss():
     prob = bptt.RNNParams.random(4, 5, 3, seed=1)
     rng = np.random.default_rng(1)
     xs, ys = rng.normal(size=(6, 2, 4)), rng.integers(0, 3, (6, 2))
-    loss, g = tasks.rnn_loss_and_grads(prob, xs, ys)
+    loss, g = bptt.weighted_loss_and_grads(prob, xs, ys, weights=None)
     ref_loss, ref = bptt.loss_and_grads(prob, xs, ys)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     for a, b in zip(g, ref):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
     w = rng.uniform(0, 2, 6)   # linearity: the weighted gradient is the weighted sum of per-step gradients
-    _, gw = tasks.rnn_loss_and_grads(prob, xs, ys, w)
-    parts = [tasks.rnn_loss_and_grads(prob, xs, ys, np.eye(6)[t])[1] for t in range(6)]
+    _, gw = bptt.weighted_loss_and_grads(prob, xs, ys, weights=w)
+    parts = [bptt.weighted_loss_and_grads(prob, xs, ys, weights=np.eye(6)[t])[1] for t in range(6)]
     for k, a in enumerate(gw):
         np.testing.assert_allclose(a, sum(w[t] * parts[t].arrays()[k] for t in range(6)), rtol=1e-10, atol=1e-14)
 
 
 def test_adam_matches_torch():
     p = LSTMParams.random(2, 3, 2, seed=0)
-    opt = tasks.Adam(p, lr=0.05, max_norm=None)
+    opt = bptt.Adam(lr=0.05)
     ts = [torch.tensor(a, requires_grad=True) for a in p.arrays()]
     topt = torch.optim.Adam(ts, lr=0.05)
     rng = np.random.default_rng(0)
@@ -264,9 +266,9 @@ def test_training_learns_short_delay():
 # --------------------------------------------------------------------------- exercise checkers
 def test_exercise_checkers():
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    bptt.check("lstm-1", np.diag([0.9, 0.5, 0.99])).require()
-    assert not bptt.check("lstm-1", np.array([0.9, 0.5, 0.99]))
-    bptt.check("lstm-2", sig(2.0) ** 10).require()
-    assert not bptt.check("lstm-2", sig(2.0))
-    bptt.check("lstm-3", 4 * 32 * (10 + 32 + 1) + 5 * 33).require()
-    assert not bptt.check("lstm-3", 4 * 32 * (10 + 32 + 2) + 5 * 33)
+    check("lstm-1", np.diag([0.9, 0.5, 0.99])).require()
+    assert not check("lstm-1", np.array([0.9, 0.5, 0.99]))
+    check("lstm-2", sig(2.0) ** 10).require()
+    assert not check("lstm-2", sig(2.0))
+    check("lstm-3", 4 * 32 * (10 + 32 + 1) + 5 * 33).require()
+    assert not check("lstm-3", 4 * 32 * (10 + 32 + 2) + 5 * 33)

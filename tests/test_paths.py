@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 
 import bptt
-from bptt import paths
-from bptt.studies import torch_ref
+from bptt.present import check, figures
+from bptt.studies import paths, torch_ref
 from rnn_reference import PARAM_NAMES, activations, assert_grads_close, problems, random_problem, torch_gradient_norms, \
     torch_loss_and_grads
 
@@ -55,7 +55,7 @@ def torch_copy_grads(params, xs, ys, h0, activation="tanh"):
 def test_copy_contributions_match_autograd_copies(activation):
     """Every dL_t/dtheta^(k), for all five weights, equals autograd with a separate leaf per step."""
     pb = random_problem(T=5, B=2, D=3, H=4, K=3, seed=11)
-    C = paths.copy_contributions(pb.params, pb.xs, pb.ys, pb.h0, activation=activation)
+    C = bptt.copy_contributions(pb.params, pb.xs, pb.ys, pb.h0, activation=activation)
     ref = torch_copy_grads(pb.params, pb.xs, pb.ys, pb.h0, activation)
     for n in PARAM_NAMES:
         np.testing.assert_allclose(getattr(C, n), ref[n], rtol=1e-10, atol=1e-13, err_msg=n)
@@ -65,7 +65,7 @@ def test_copy_contributions_match_autograd_copies(activation):
 @given(pb=problems(max_T=8), activation=activations)
 def test_copy_contributions_sum_to_the_gradient(pb, activation):
     """Summed over t and k (eq-chain-copies) the copies give loss_and_grads' gradient and torch's."""
-    C = paths.copy_contributions(pb.params, pb.xs, pb.ys, pb.h0, activation=activation)
+    C = bptt.copy_contributions(pb.params, pb.xs, pb.ys, pb.h0, activation=activation)
     _, g = bptt.loss_and_grads(pb.params, pb.xs, pb.ys, pb.h0, activation=activation)
     assert_grads_close(C.total(), g, rtol=1e-10, atol=1e-13)
     _, g_torch = torch_loss_and_grads(pb.params, pb.xs, pb.ys, pb.h0, activation=activation)
@@ -76,7 +76,7 @@ def test_copy_contributions_structure():
     """No copy used after step t reaches L_t; V and c reach L_t only through their copy at step t; the
     copy of W at step 1 multiplies h_0, so with h_0 = 0 it contributes exactly nothing."""
     pb = random_problem(T=6, B=2, seed=4)
-    C = paths.copy_contributions(pb.params, pb.xs, pb.ys)      # h0 = zeros
+    C = bptt.copy_contributions(pb.params, pb.xs, pb.ys)      # h0 = zeros
     upper = np.triu(np.ones((6, 6), dtype=bool), 1)
     for n in PARAM_NAMES:
         assert np.all(getattr(C, n)[upper] == 0.0), n
@@ -90,7 +90,7 @@ def test_copy_contributions_structure():
 def test_term_is_the_gradient_of_one_loss_term():
     """C.term(t) = dL_t/dtheta (the general product formula summed over k) = autograd of L_t alone."""
     pb = random_problem(T=5, seed=2)
-    C = paths.copy_contributions(pb.params, pb.xs, pb.ys, pb.h0)
+    C = bptt.copy_contributions(pb.params, pb.xs, pb.ys, pb.h0)
     P = {n: _t(getattr(pb.params, n)).clone().requires_grad_(True) for n in PARAM_NAMES}
     h = _t(pb.h0)
     y = torch.as_tensor(pb.ys)
@@ -145,13 +145,13 @@ def test_recursion_equals_sum_over_terms_and_autograd():
 def test_bad_inputs_raise_value_error():
     pb = random_problem(T=3, seed=0)
     with pytest.raises(ValueError, match="xs"):
-        paths.copy_contributions(pb.params, pb.xs[..., :2], pb.ys)
+        bptt.copy_contributions(pb.params, pb.xs[..., :2], pb.ys)
     with pytest.raises(ValueError, match="ys"):
-        paths.copy_contributions(pb.params, pb.xs, pb.ys + 10)
+        bptt.copy_contributions(pb.params, pb.xs, pb.ys + 10)
     big = bptt.RNNParams.random(2, 200, 2)
     with pytest.raises(ValueError, match="shorter sequence"):
-        paths.copy_contributions(big, np.zeros((40, 1, 2)), np.zeros((40, 1), dtype=int))
-    C = paths.copy_contributions(pb.params, pb.xs, pb.ys)
+        bptt.copy_contributions(big, np.zeros((40, 1, 2)), np.zeros((40, 1), dtype=int))
+    C = bptt.copy_contributions(pb.params, pb.xs, pb.ys)
     with pytest.raises(ValueError, match="t must lie"):
         C.term(4)
     with pytest.raises(ValueError, match="name"):
@@ -171,6 +171,11 @@ def _torch_scalar(rnn, xs, y):
     return float(L.detach()), dict(zip(("u", "w", "k", "v", "c"), (x.numpy() for x in g)))
 
 
+def scalar_loss(rnn, xs, y):
+    """L = -log softmax(o)[y] of the scalar RNN (the test's own, from the library's forward pass)."""
+    return float(-bptt.log_softmax(paths.scalar_forward(rnn, np.asarray(xs, dtype=float))[2])[y])
+
+
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "identity"])
 @pytest.mark.parametrize("T", [1, 2, 6])
 def test_scalar_paths_sum_to_autograd(activation, T):
@@ -180,7 +185,7 @@ def test_scalar_paths_sum_to_autograd(activation, T):
                           activation=activation)
     xs = rng.normal(size=T)
     L, ref = _torch_scalar(rnn, xs, 2)
-    assert paths.scalar_loss(rnn, xs, 2) == pytest.approx(L, rel=1e-12)
+    assert scalar_loss(rnn, xs, 2) == pytest.approx(L, rel=1e-12)
     mine = paths.scalar_grads(rnn, xs, 2)
     for p in ("u", "w", "k"):
         ps = paths.scalar_paths(rnn, xs, 2, p)
@@ -200,8 +205,8 @@ def test_scalar_example_and_central_differences():
     assert ps[1].formula() == "dL/ds2 * f'(z2) * s1"
     eps = 1e-6
     import dataclasses
-    fd = (paths.scalar_loss(dataclasses.replace(rnn, w=rnn.w + eps), xs, y)
-          - paths.scalar_loss(dataclasses.replace(rnn, w=rnn.w - eps), xs, y)) / (2 * eps)
+    fd = (scalar_loss(dataclasses.replace(rnn, w=rnn.w + eps), xs, y)
+          - scalar_loss(dataclasses.replace(rnn, w=rnn.w - eps), xs, y)) / (2 * eps)
     assert sum(p.product for p in ps) == pytest.approx(fd, rel=1e-8)
 
 
@@ -213,7 +218,7 @@ def test_scalar_bad_inputs():
         paths.ScalarRNN(u=1.0, w=1.0, k=0.0, v=np.ones(1), c=np.ones(1))
     rnn = paths.ScalarRNN(u=1.0, w=1.0, k=0.0, v=v, c=v)
     with pytest.raises(ValueError, match="class index"):
-        paths.scalar_loss(rnn, [1.0], 5)
+        paths.scalar_grads(rnn, [1.0], 5)
     with pytest.raises(ValueError, match="empty"):
         paths.scalar_grads(rnn, [], 0)
     with pytest.raises(ValueError, match="param"):
@@ -221,18 +226,21 @@ def test_scalar_bad_inputs():
 
 
 # --------------------------------------------------------------------------- drawings and checkers
-def test_path_frame_draws_every_pair_and_rejects_bad_steps():
+def test_draw_unrolled_draws_every_pair_and_rejects_bad_steps():
     pb = random_problem(T=3, B=1, seed=1)
-    C = paths.copy_contributions(pb.params, pb.xs, pb.ys)
-    G = bptt.gradient_norms(pb.params, pb.xs, pb.ys)
+    C = bptt.copy_contributions(pb.params, pb.xs, pb.ys)
     for t, k in ((3, 1), (1, 3)):
-        fig = paths.path_frame(t, k, C, G)
-        assert ("no path" in fig.axes[0].get_title()) == (k > t)
+        fig, ax = plt.subplots()
+        figures.draw_unrolled(ax, 3, t=t, k=k, copy_values=C.norms("W")[t - 1])
+        labels = [x.get_text() for x in ax.texts]
+        assert {"x₁", "h₃", "L₃"} <= set(labels) and len([x for x in labels if "." in x]) == t  # values j <= t
         plt.close(fig)
+    fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="k must lie"):
-        paths.path_frame(1, 4, C, G)
-    with pytest.raises(ValueError, match="G must have shape"):
-        paths.path_frame(1, 1, C, G[:2])
+        figures.draw_unrolled(ax, 3, t=1, k=4)
+    with pytest.raises(ValueError, match="copy_values must have shape"):
+        figures.draw_unrolled(ax, 3, t=1, k=1, copy_values=np.ones(2))
+    plt.close(fig)
 
 
 def dL_dw_path1(rnn, xs, y):
@@ -251,16 +259,16 @@ def test_checkers_accept_solutions_and_explain_mistakes():
         fp = 1 - s[1:] ** 2
         return dL_ds2 * fp[1] * (s[1] + rnn.w * fp[0] * s[0])
 
-    assert bptt.check("chain-1", right).ok
-    v = bptt.check("chain-1", lambda rnn, xs, y: right(rnn, xs, y) - dL_dw_path1(rnn, xs, y))
+    assert check("chain-1", right).ok
+    v = check("chain-1", lambda rnn, xs, y: right(rnn, xs, y) - dL_dw_path1(rnn, xs, y))
     assert not v.ok and "only the path" in v.message
-    v = bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in paths.scalar_paths(rnn, xs, y, "w")))
+    v = check("chain-1", lambda rnn, xs, y: sum(p.product for p in paths.scalar_paths(rnn, xs, y, "w")))
     assert not v.ok and "scalar_paths" in v.message              # the forbidden shortcut
-    assert not bptt.check("chain-1", sum(p.product for p in ps)).ok   # a number is not a function
-    assert not bptt.check("chain-1", lambda rnn, xs, y: sum(p.product for p in ps)).ok  # special-cased
-    assert bptt.check("chain-2", np.arange(1, 11)).ok
-    assert not bptt.check("chain-2", np.full(10, 10)).ok
-    assert not bptt.check("chain-2", np.arange(1, 11) + 1e-9).ok    # counts are exact integers
+    assert not check("chain-1", sum(p.product for p in ps)).ok   # a number is not a function
+    assert not check("chain-1", lambda rnn, xs, y: sum(p.product for p in ps)).ok  # special-cased
+    assert check("chain-2", np.arange(1, 11)).ok
+    assert not check("chain-2", np.full(10, 10)).ok
+    assert not check("chain-2", np.arange(1, 11) + 1e-9).ok    # counts are exact integers
 
     def right(dH, fprime, W):
         out, carry = np.empty_like(dH), np.zeros_like(dH[0])
@@ -272,6 +280,6 @@ def test_checkers_accept_solutions_and_explain_mistakes():
     def transposed(dH, fprime, W):      # the classic slip: W.T in row form
         return right(dH, fprime, W.T)
 
-    assert bptt.check("chain-3", right).ok
-    assert not bptt.check("chain-3", transposed).ok
-    assert not bptt.check("chain-3", 3.0).ok
+    assert check("chain-3", right).ok
+    assert not check("chain-3", transposed).ok
+    assert not check("chain-3", 3.0).ok

@@ -27,36 +27,32 @@ def test_draw_xi_is_the_documented_rule(T, p, seed):
 @given(prob=problems(), activation=activations, p=keep_probs, seed=seeds,
        window=st.sampled_from([None, 1, 2, 4]), detach_every=st.sampled_from([None, 1, 2, 3]))
 def test_randomized_equals_torch_for_the_same_draws(prob, activation, p, seed, window, detach_every):
-    """For the xi's that draw_xi gives from the same seed, method='randomized' equals the torch reference
-    with h = xi*h + (1-xi)*h.detach() to round-off (with any window / detach_every as well)."""
+    """For the xi's that draw_xi gives, loss_and_grads(xi=xi) equals the torch reference with
+    h = xi*h + (1-xi)*h.detach() to round-off (with any window / detach_every as well, both methods)."""
     T = prob.xs.shape[0]
     kw = dict(activation=activation, window=window, detach_every=detach_every)
-    loss, grads = bptt.loss_and_grads(*prob, method="randomized", keep_prob=p, rng=np.random.default_rng(seed), **kw)
     xi = bptt.draw_xi(T, p, np.random.default_rng(seed))
+    loss, grads = bptt.loss_and_grads(*prob, xi=xi, **kw)
+    np.testing.assert_allclose(bptt.loss_and_grads(*prob, xi=xi, method="naive", **kw)[1].flat(), grads.flat(),
+                               rtol=1e-10, atol=1e-13)
     ref_loss, ref_grads = torch_loss_and_grads(*prob, xi=xi, **kw)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     assert_grads_close(grads, ref_grads, rtol=1e-11, atol=1e-14)
 
 
-def test_consecutive_calls_consume_the_generator_like_draw_xi():
-    """Two calls sharing one Generator use the same draws as two consecutive draw_xi calls on a twin."""
-    prob = random_problem(T=8, seed=2)
-    lib_rng, ref_rng = np.random.default_rng(7), np.random.default_rng(7)
-    results = []
-    for _ in range(2):
-        _, grads = bptt.loss_and_grads(*prob, method="randomized", keep_prob=0.5, rng=lib_rng)
-        _, ref = torch_loss_and_grads(*prob, xi=bptt.draw_xi(8, 0.5, ref_rng))
-        assert_grads_close(grads, ref, rtol=1e-11, atol=1e-14)
-        results.append(grads.W)
-    assert not np.array_equal(results[0], results[1])  # the two calls really drew differently
-
-
 def test_integer_seed_is_reproducible():
-    """rng may be an integer seed: the same seed gives the same gradient."""
+    """draw_xi's rng may be an integer seed: the same seed gives the same factors and the same gradient."""
     prob = random_problem(T=8, seed=2)
-    a = bptt.loss_and_grads(*prob, method="randomized", keep_prob=0.5, rng=123)[1]
-    b = bptt.loss_and_grads(*prob, method="randomized", keep_prob=0.5, rng=123)[1]
+    a = bptt.loss_and_grads(*prob, xi=bptt.draw_xi(8, 0.5, 123))[1]
+    b = bptt.loss_and_grads(*prob, xi=bptt.draw_xi(8, 0.5, 123))[1]
     np.testing.assert_array_equal(a.flat(), b.flat())
+
+
+def test_bad_xi_is_refused():
+    prob = random_problem(T=8, seed=2)
+    for bad in (np.ones(7), np.ones((8, 1)), np.full(8, np.nan)):
+        with pytest.raises(ValueError, match="xi"):
+            bptt.loss_and_grads(*prob, xi=bad)
 
 
 @settings(max_examples=20)
@@ -64,7 +60,7 @@ def test_integer_seed_is_reproducible():
 def test_keep_prob_one_is_full_bptt(prob, activation, seed):
     """keep_prob = 1 keeps every step with factor 1: the gradient is the full BPTT gradient."""
     full = bptt.loss_and_grads(*prob, activation=activation)[1]
-    rand = bptt.loss_and_grads(*prob, activation=activation, method="randomized", keep_prob=1.0, rng=seed)[1]
+    rand = bptt.loss_and_grads(*prob, activation=activation, xi=bptt.draw_xi(prob.xs.shape[0], 1.0, seed))[1]
     assert_grads_close(rand, full, rtol=1e-13, atol=0.0)
 
 
@@ -76,7 +72,7 @@ P_KEEP = 0.5
 
 
 def _randomized(rng):
-    return bptt.loss_and_grads(*PROB, method="randomized", keep_prob=P_KEEP, rng=rng)[1]
+    return bptt.loss_and_grads(*PROB, xi=bptt.draw_xi(PROB.xs.shape[0], P_KEEP, rng))[1]
 
 
 def _manual(rng, rescale):

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import charlm, torch_rnn
+from bptt.present import check, figures
+from bptt.studies import charlm, torch_ref, truncation_study as ts
 from rnn_reference import activations, assert_grads_close, problems, random_problem, seeds
 
 
@@ -21,11 +22,10 @@ from rnn_reference import activations, assert_grads_close, problems, random_prob
        detach_every=st.sampled_from([None, 1, 2, 4]), keep_prob=st.sampled_from([None, 0.3, 0.8]))
 def test_autograd_equals_library(prob, activation, seed, window, detach_every, keep_prob):
     """Full BPTT, window, detach chunks, randomized truncation (same rng -> same xi) and their combinations."""
-    kw = dict(activation=activation, window=window, detach_every=detach_every)
-    if keep_prob is not None:
-        kw.update(method="randomized", keep_prob=keep_prob)
-    loss, grads = bptt.loss_and_grads(*prob, rng=np.random.default_rng(seed), **kw)
-    t_loss, t_grads = torch_rnn.loss_and_grads(*prob, rng=np.random.default_rng(seed), **kw)
+    xi = None if keep_prob is None else bptt.draw_xi(prob.xs.shape[0], keep_prob, seed)
+    kw = dict(activation=activation, window=window, detach_every=detach_every, xi=xi)
+    loss, grads = bptt.loss_and_grads(*prob, **kw)
+    t_loss, t_grads = torch_ref.loss_and_grads(*prob, **kw)
     assert t_loss == pytest.approx(loss, rel=1e-12)
     assert_grads_close(t_grads, grads, rtol=1e-11, atol=1e-14)
 
@@ -33,7 +33,7 @@ def test_autograd_equals_library(prob, activation, seed, window, detach_every, k
 def test_a_mismatched_strategy_is_caught():
     """The equivalence check has teeth: full BPTT differs from detach-every-3 by far more than round-off."""
     prob = random_problem(T=10, seed=2)
-    _, full = torch_rnn.loss_and_grads(*prob)
+    _, full = torch_ref.loss_and_grads(*prob)
     _, cut = bptt.loss_and_grads(*prob, detach_every=3)
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(full.W, cut.W, rtol=1e-10)
@@ -41,7 +41,7 @@ def test_a_mismatched_strategy_is_caught():
 
 def test_from_params_round_trip_and_forward():
     prob = random_problem(T=6, seed=3)
-    model = torch_rnn.TorchRNN.from_params(prob.params)
+    model = torch_ref.TorchRNN.from_params(prob.params)
     for a, b in zip(model.to_params(), prob.params):
         np.testing.assert_array_equal(a, b)
     hs, logits = model.unroll(torch.as_tensor(prob.xs), torch.as_tensor(prob.h0))
@@ -56,7 +56,7 @@ def test_gradient_map_equals_library(detach_every):
     prob = random_problem(T=10, seed=4)
     xi = bptt.draw_xi(10, 0.5, np.random.default_rng(1))
     for x in (None, xi):
-        np.testing.assert_allclose(torch_rnn.gradient_map(*prob, detach_every=detach_every, xi=x),
+        np.testing.assert_allclose(torch_ref.gradient_map(*prob, detach_every=detach_every, xi=x),
                                    bptt.gradient_norms(*prob, detach_every=detach_every, xi=x),
                                    rtol=1e-10, atol=1e-15)
 
@@ -65,10 +65,10 @@ def test_gradient_map_equals_library(detach_every):
 def test_states_receiving_gradient_are_the_chunk(T, k, term):
     """retain_grad: L_term's gradient reaches exactly the states from the last detach up to term."""
     prob = random_problem(T=T, seed=6)
-    norms = torch_rnn.state_gradient_norms(*prob, term=term, detach_every=k)
+    norms = torch_ref.state_gradient_norms(*prob, term=term, detach_every=k)
     got = [int(i) for i in np.flatnonzero(norms)]
     start = 0 if k is None else (term // k) * k
-    assert got == list(range(start, term + 1)) == bptt.truncation_study.lookback_steps(term, T, detach_every=k).tolist()
+    assert got == list(range(start, term + 1)) == ts.lookback_steps(term, T, detach_every=k).tolist()
 
 
 @pytest.mark.parametrize("T,k", [(10, None), (10, 4), (12, 3), (7, 1)])
@@ -76,30 +76,32 @@ def test_graph_stats_count_the_steps(T, k):
     """The graph behind the final state holds one tanh node per step since the last detach, and its depth
     grows by the same amount per step."""
     prob = random_problem(T=T, seed=7)
-    model = torch_rnn.TorchRNN.from_params(prob.params)
+    model = torch_ref.TorchRNN.from_params(prob.params)
     hs, _ = model.unroll(torch.as_tensor(prob.xs), detach_every=k)
-    stats = torch_rnn.graph_stats(hs[-1])
+    stats = torch_ref.graph_stats(hs[-1])
     steps = T if k is None else T - ((T - 1) // k) * k
     assert stats.steps == steps
-    one, two = (torch_rnn.graph_stats(model.unroll(torch.as_tensor(prob.xs[:n]))[0][-1]) for n in (1, 2))
+    one, two = (torch_ref.graph_stats(model.unroll(torch.as_tensor(prob.xs[:n]))[0][-1]) for n in (1, 2))
     assert stats.depth == one.depth + (steps - 1) * (two.depth - one.depth) and two.depth > one.depth
 
 
 def test_graph_stats_rejects_a_leaf():
     with pytest.raises(ValueError, match="grad_fn"):
-        torch_rnn.graph_stats(torch.zeros(3))
+        torch_ref.graph_stats(torch.zeros(3))
 
 
 def test_bad_inputs():
     prob = random_problem(T=5, seed=0)
-    with pytest.raises(ValueError, match="keep_prob"):
-        torch_rnn.loss_and_grads(*prob, method="randomized")
+    with pytest.raises(ValueError, match="method"):
+        torch_ref.loss_and_grads(*prob, method="randomized")
+    with pytest.raises(ValueError, match="xi"):
+        torch_ref.loss_and_grads(*prob, xi=np.ones(4))
     with pytest.raises(ValueError, match="window"):
-        torch_rnn.loss_and_grads(*prob, window=0)
+        torch_ref.loss_and_grads(*prob, window=0)
     with pytest.raises(ValueError, match="term"):
-        torch_rnn.state_gradient_norms(*prob, term=5)
+        torch_ref.state_gradient_norms(*prob, term=5)
     with pytest.raises(ValueError, match="params"):
-        torch_rnn.TorchRNN.from_params("not params")
+        torch_ref.TorchRNN.from_params("not params")
 
 
 # --------------------------------------------------------------------------- the character model
@@ -133,17 +135,18 @@ def test_sequential_batches_continue_each_stream(n, B, T):
         charlm.stream_layout(10, 4, 5)
 
 
-def test_adam_is_torch_adam():
+def test_adam_on_tensors_is_torch_adam():
+    """bptt.Adam.update on torch tensors (what charlm.train does) is torch.optim.Adam's default rule."""
     torch.manual_seed(0)
-    a = torch.nn.Parameter(torch.randn(4, 3))
-    b = torch.nn.Parameter(a.detach().clone())
-    mine, ref = charlm.Adam([a], lr=0.01), torch.optim.Adam([b], lr=0.01)
+    a = torch.randn(4, 3)
+    b = torch.nn.Parameter(a.clone())
+    mine, ref = bptt.Adam(lr=0.01), torch.optim.Adam([b], lr=0.01)
     for _ in range(5):
         g = torch.randn(4, 3)
-        a.grad, b.grad = g.clone(), g.clone()
-        mine.step()
+        (a,) = mine.update([a], [g])
+        b.grad = g.clone()
         ref.step()
-    torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(a, b.detach(), rtol=1e-6, atol=1e-7)
 
 
 def _tiny_run(**kw):
@@ -199,18 +202,18 @@ def test_connectivity_matches_finite_differences():
 
 
 def test_exercise_checkers():
-    assert bptt.check("pytorch-1", 150) and bptt.check("pytorch-1", np.int64(150))
-    assert not bptt.check("pytorch-1", 150.0) and not bptt.check("pytorch-1", 50)
-    assert bptt.check("pytorch-2", 65.0) and not bptt.check("pytorch-2", np.log(65))
-    assert bptt.check("pytorch-3", (1_000_000 // 32 - 1) // 50) and not bptt.check("pytorch-3", 625)
+    assert check("pytorch-1", 150) and check("pytorch-1", np.int64(150))
+    assert not check("pytorch-1", 150.0) and not check("pytorch-1", 50)
+    assert check("pytorch-2", 65.0) and not check("pytorch-2", np.log(65))
+    assert check("pytorch-3", (1_000_000 // 32 - 1) // 50) and not check("pytorch-3", 625)
 
 
 def test_connectivity_figure_draws_and_validates():
     import matplotlib.pyplot as plt
 
     c = np.geomspace(1e-4, 1.0, 12)
-    fig = charlm.connectivity_figure(c, "hello world\n", " ", span=8, title="t")
+    fig = figures.connectivity_figure(c, "hello world\n", " ", span=8, title="t")
     assert len(fig.axes) == 2 and len(fig.axes[1].patches) == 8   # one bar per shown character
     plt.close(fig)
     with pytest.raises(ValueError, match="characters"):
-        charlm.connectivity_figure(c, "short", " ")
+        figures.connectivity_figure(c, "short", " ")

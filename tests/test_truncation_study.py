@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import truncation_study as ts
+from bptt.present import check
+from bptt.studies import truncation_study as ts
 from rnn_reference import activations, problems, random_problem, torch_loss_and_grads
 
 
@@ -149,15 +150,15 @@ def test_relative_error_and_cosine():
     rng = np.random.default_rng(0)
     ref = rng.normal(size=(4, 4))
     g = rng.normal(size=(6, 4, 4))
-    rel, cos = ts.relative_error(g, ref), ts.cosine(g, ref)
+    rel, cos = bptt.relative_error(g, ref), bptt.cosine(g, ref)
     assert rel.shape == cos.shape == (6,)
     for i in range(6):
         assert rel[i] == pytest.approx(np.linalg.norm(g[i] - ref) / np.linalg.norm(ref))
         assert cos[i] == pytest.approx(np.sum(g[i] * ref) / np.linalg.norm(g[i]) / np.linalg.norm(ref))
-    assert ts.relative_error(ref, ref) == 0.0
-    assert ts.cosine(3.0 * ref, ref) == pytest.approx(1.0)
-    assert ts.cosine(-ref, ref) == pytest.approx(-1.0)
-    assert ts.cosine(np.zeros_like(ref), ref) == 0.0
+    assert bptt.relative_error(ref, ref) == 0.0
+    assert bptt.cosine(3.0 * ref, ref) == pytest.approx(1.0)
+    assert bptt.cosine(-ref, ref) == pytest.approx(-1.0)
+    assert bptt.cosine(np.zeros_like(ref), ref) == 0.0
 
 
 def test_long_memory_problem_has_long_memory():
@@ -166,7 +167,7 @@ def test_long_memory_problem_has_long_memory():
     np.testing.assert_allclose(np.abs(np.linalg.eigvals(prob.params.W)), 0.9, rtol=1e-10)
     C = bptt.copy_contributions(*prob).W
     full = C.sum(axis=(0, 1))
-    assert ts.relative_error(ts.combine(C, bptt.path_weights(48, window=10)), full) > 0.2
+    assert bptt.relative_error(ts.combine(C, bptt.path_weights(48, window=10)), full) > 0.2
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -175,9 +176,9 @@ def test_long_memory_problem_has_long_memory():
     lambda: ts.combine(np.zeros((3, 2, 2)), np.zeros((3, 3))),
     lambda: ts.randomized_weights(5, 0.0, 3),
     lambda: ts.randomized_weights(5, 0.5, 0),
-    lambda: ts.relative_error(np.ones(3), np.zeros(3)),
-    lambda: ts.relative_error(np.ones(4), np.ones(3)),
-    lambda: ts.cosine(np.ones((2, 4)), np.ones(3)),
+    lambda: bptt.relative_error(np.ones(3), np.zeros(3)),
+    lambda: bptt.relative_error(np.ones(4), np.ones(3)),
+    lambda: bptt.cosine(np.ones((2, 4)), np.ones(3)),
     lambda: ts.backward_products(5, 0),
     lambda: ts.backward_products(5, 2.5),
     lambda: ts.lookback_steps(5, 5),
@@ -192,15 +193,15 @@ def test_bad_inputs_raise_value_error(call):
 
 # --------------------------------------------------------------------------- exercise checkers
 def test_exercise_checkers_accept_solutions_and_reject_mistakes():
-    assert bptt.check("trunc-1", [5, 6, 7]) and bptt.check("trunc-1", np.array([7, 6, 5]))
-    assert not bptt.check("trunc-1", [4.9, 5.5, 6.1, 7.99])     # floats are not step numbers
-    assert not bptt.check("trunc-1", [5.0, 6.0, 7.0])
-    assert not bptt.check("trunc-1", [4, 5, 6])                 # the 0-based answer
-    assert not bptt.check("trunc-1", [5, 5, 6, 7])
-    assert not bptt.check("trunc-1", list(range(1, 8)))         # the full-BPTT answer
-    assert bptt.check("trunc-2", (1.0, 63.0))
-    assert not bptt.check("trunc-2", (1.0, 4.0 ** 3))           # E[P^2] instead of the variance
-    assert not bptt.check("trunc-2", (0.25 ** 3, 0.0))
+    assert check("trunc-1", [5, 6, 7]) and check("trunc-1", np.array([7, 6, 5]))
+    assert not check("trunc-1", [4.9, 5.5, 6.1, 7.99])     # floats are not step numbers
+    assert not check("trunc-1", [5.0, 6.0, 7.0])
+    assert not check("trunc-1", [4, 5, 6])                 # the 0-based answer
+    assert not check("trunc-1", [5, 5, 6, 7])
+    assert not check("trunc-1", list(range(1, 8)))         # the full-BPTT answer
+    assert check("trunc-2", (1.0, 63.0))
+    assert not check("trunc-2", (1.0, 4.0 ** 3))           # E[P^2] instead of the variance
+    assert not check("trunc-2", (0.25 ** 3, 0.0))
     # the expected weight 0.6^(t-k) is a carry factor of 0.6 on every hop: one sweep with that multiplier
     prob = ts.long_memory_problem()
     p = bptt.prepare(*prob)
@@ -209,6 +210,6 @@ def test_exercise_checkers_accept_solutions_and_reject_mistakes():
                                                                           np.full(T, 0.6)), p.dO).W
     full = bptt.loss_and_grads(*prob)[1].W
     answer = float(np.linalg.norm(damped - full) / np.linalg.norm(full))
-    assert bptt.check("trunc-3", answer)
-    assert not bptt.check("trunc-3", 0.0)                        # "unbiased" is the wrong answer here
-    assert not bptt.check("trunc-1", None)
+    assert check("trunc-3", answer)
+    assert not check("trunc-3", 0.0)                        # "unbiased" is the wrong answer here
+    assert not check("trunc-1", None)

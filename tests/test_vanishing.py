@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from bptt import vanishing
+from bptt.present import check
+from bptt.studies import vanishing
 from rnn_reference import activations, problems, random_problem, seeds
 
 
@@ -18,13 +19,13 @@ from rnn_reference import activations, problems, random_problem, seeds
 @given(seed=seeds, H=st.integers(1, 12), target=st.floats(0.05, 5.0))
 def test_scaling_hits_the_requested_size(seed, H, target):
     W = np.random.default_rng(seed).normal(size=(H, H))
-    assert vanishing.spectral_radius(vanishing.scale_to_spectral_radius(W, target)) == pytest.approx(target, rel=1e-9)
-    assert vanishing.top_singular_value(vanishing.scale_to_top_singular_value(W, target)) == pytest.approx(target, rel=1e-9)
+    assert bptt.spectral_radius(bptt.scale_to_spectral_radius(W, target)) == pytest.approx(target, rel=1e-9)
+    assert bptt.top_singular_value(bptt.scale_to_top_singular_value(W, target)) == pytest.approx(target, rel=1e-9)
 
 
 def test_radius_never_exceeds_top_singular_value_and_power_rates_tend_to_radius():
     W = np.random.default_rng(3).normal(0, 1 / np.sqrt(20), (20, 20))
-    rho, smax = vanishing.spectral_radius(W), vanishing.top_singular_value(W)
+    rho, smax = bptt.spectral_radius(W), bptt.top_singular_value(W)
     assert rho <= smax
     rates = vanishing.power_norm_rates(W, 400)
     assert rates[0] == pytest.approx(smax, rel=1e-12)
@@ -36,20 +37,21 @@ def test_radius_never_exceeds_top_singular_value_and_power_rates_tend_to_radius(
 
 
 @pytest.mark.parametrize("call", [
-    lambda: vanishing.scale_to_spectral_radius(np.ones((2, 3)), 1.0),
-    lambda: vanishing.scale_to_spectral_radius(np.zeros((3, 3)), 1.0),
-    lambda: vanishing.scale_to_top_singular_value(np.eye(3), -1.0),
-    lambda: vanishing.scale_to_top_singular_value(np.eye(3), float("nan")),
+    lambda: bptt.scale_to_spectral_radius(np.ones((2, 3)), 1.0),
+    lambda: bptt.scale_to_spectral_radius(np.zeros((3, 3)), 1.0),
+    lambda: bptt.scale_to_top_singular_value(np.eye(3), -1.0),
+    lambda: bptt.scale_to_top_singular_value(np.eye(3), float("nan")),
     lambda: vanishing.lag_bound([[0, 1]], 1.0, 1.0),
     lambda: vanishing.lag_bound([-1, 0], 1.0, 1.0),
     lambda: vanishing.profile_bound(np.zeros((3, 3)), 1.0, 1.0),
     lambda: vanishing.derivative_bound("softplus"),
-    lambda: vanishing.cosine([1.0, 0.0], [0.0, 0.0]),
-    lambda: vanishing.cosine([1.0, 0.0], [1.0, 0.0, 0.0]),
-    lambda: vanishing.clip_element([1.0, 2.0], 0.0),
+    lambda: bptt.cosine([1.0, 0.0], [0.0, 0.0]),
+    lambda: bptt.cosine([1.0, 0.0], [1.0, 0.0, 0.0]),
+    lambda: bptt.clip_elementwise([1.0, 2.0], 0.0),
+    lambda: bptt.clip_grad_norm([1.0, 2.0], -1.0),
+    lambda: bptt.clip_grad_norm("g", 1.0),
+    lambda: bptt.cosine([0.0, 0.0], [1.0, 0.0]),
     lambda: vanishing.cliff_loss_and_grad(1.0, np.inf),
-    lambda: vanishing.descend((1.0, 2.0, 3.0), 0.1, 3),
-    lambda: vanishing.descend((6.0, -2.0), 0.1, 3, clip="sign"),
     lambda: vanishing.per_step_factor(np.ones((1, 1))),
 ])
 def test_bad_inputs_raise_value_error(call):
@@ -66,7 +68,7 @@ def test_jacobian_products_obey_the_bound(prob, activation, scale):
     hs, _ = bptt.forward(p, prob.xs, prob.h0, activation=activation)
     J = bptt.jacobian_product_norms(p, hs, activation=activation)
     t, k = np.tril_indices(J.shape[0])
-    bound = vanishing.lag_bound(t - k, vanishing.top_singular_value(p.W), vanishing.derivative_bound(activation))
+    bound = vanishing.lag_bound(t - k, bptt.top_singular_value(p.W), vanishing.derivative_bound(activation))
     assert np.all(J[t, k] <= bound * (1 + 1e-9) + 1e-300)
 
 
@@ -78,7 +80,7 @@ def test_loss_gradients_obey_the_profile_bound(prob, activation, scale):
     G = bptt.gradient_norms(p, prob.xs, prob.ys, prob.h0, activation=activation)
     if np.any(np.diagonal(G) <= 0):
         return
-    rate = vanishing.derivative_bound(activation) * vanishing.top_singular_value(p.W)
+    rate = vanishing.derivative_bound(activation) * bptt.top_singular_value(p.W)
     t, k = np.tril_indices(G.shape[0])
     assert np.all(G[t, k] <= np.diagonal(G)[t] * rate ** (t - k) * (1 + 1e-9) + 1e-300)
     _, prof = bptt.lag_profile(G)
@@ -108,10 +110,10 @@ def test_profile_bound_is_the_geometric_mean_of_the_diagonal_tail():
 def test_flow_map_and_per_step_factor():
     params, xs, ys = vanishing.flow_problem(steps=12, batch=2)
     G, W = vanishing.flow_map(params, xs, ys, radius=0.5, activation="tanh", steps=10)
-    assert G.shape == (10, 10) and vanishing.spectral_radius(W) == pytest.approx(0.5)
+    assert G.shape == (10, 10) and bptt.spectral_radius(W) == pytest.approx(0.5)
     assert 0 < vanishing.per_step_factor(G) < 1
     G2, W2 = vanishing.flow_map(params, xs, ys, radius=2.0, activation="relu", kind="singular")
-    assert vanishing.top_singular_value(W2) == pytest.approx(2.0)
+    assert bptt.top_singular_value(W2) == pytest.approx(2.0)
     with pytest.raises(ValueError):
         vanishing.flow_map(params, xs, ys, radius=1.0, steps=13)
 
@@ -153,9 +155,23 @@ def test_cliff_has_a_wall_with_a_huge_gradient():
     assert L[0] - L[-1] > 5
 
 
+def descend(start, lr, n_steps, clip, threshold=5.0):
+    """Gradient descent on the cliff loss from (w, b), each step clipped by the library's rule ``clip``."""
+    theta, path, losses = np.asarray(start, dtype=float), [np.asarray(start, dtype=float)], []
+    for i in range(n_steps + 1):
+        loss, dw, db = vanishing.cliff_loss_and_grad(theta[0], theta[1])
+        losses.append(float(loss))
+        if i < n_steps:
+            g = np.array([float(dw), float(db)])
+            g = bptt.clip_grad_norm(g, threshold, eps=0)[0] if clip == "norm" else bptt.clip_elementwise(g, threshold)
+            theta = theta - lr * g
+            path.append(theta)
+    return np.array(path), np.array(losses)
+
+
 def test_descend_with_clipping_bounds_every_step():
     for clip, limit in [("norm", 5.0), ("element", 5.0 * np.sqrt(2))]:
-        path, losses = vanishing.descend((6.0, -3.2386), 0.1, 20, clip=clip, threshold=5.0)
+        path, losses = descend((6.0, -3.2386), 0.1, 20, clip=clip, threshold=5.0)
         assert path.shape == (21, 2) and losses.shape == (21,)
         assert np.all(np.linalg.norm(np.diff(path, axis=0), axis=1) <= 0.1 * limit * (1 + 1e-12))
 
@@ -165,12 +181,13 @@ def test_descend_with_clipping_bounds_every_step():
 @given(seed=seeds, scale=st.floats(0.01, 100.0))
 def test_norm_clipping_keeps_direction_and_element_clipping_may_not(seed, scale):
     g = np.random.default_rng(seed).normal(0, scale, 9)
-    by_norm = vanishing.clip_norm(g, 1.0)
+    by_norm, total = bptt.clip_grad_norm(g, 1.0, eps=0)
+    assert total == pytest.approx(np.linalg.norm(g))
     assert np.linalg.norm(by_norm) <= 1.0 + 1e-12
-    assert vanishing.cosine(by_norm, g) == pytest.approx(1.0, abs=1e-12)
-    by_elem = vanishing.clip_element(g, 1.0)
+    assert bptt.cosine(by_norm, g) == pytest.approx(1.0, abs=1e-12)
+    by_elem = bptt.clip_elementwise(g, 1.0)
     assert np.all(np.abs(by_elem) <= 1.0)
-    c = vanishing.cosine(by_elem, g)
+    c = bptt.cosine(by_elem, g)
     assert 0 < c <= 1 + 1e-12                     # still a descent direction
     if np.all(np.abs(g) <= 1.0):
         assert c == pytest.approx(1.0)
@@ -179,10 +196,17 @@ def test_norm_clipping_keeps_direction_and_element_clipping_may_not(seed, scale)
         assert c < 1.0
 
 
-def test_flat_clipping_matches_the_library_rules_on_rnnparams():
+def test_clipping_a_flat_vector_is_clipping_the_params():
+    """One rule each: clipping RNNParams equals clipping their flat vector; the cosine reads both."""
     grads = random_problem(seed=4).params.map(lambda a: 30 * a)
-    np.testing.assert_allclose(vanishing.clip_norm(grads, 2.0), bptt.clip_grad_norm(grads, 2.0)[0].flat(), rtol=1e-6)
-    np.testing.assert_array_equal(vanishing.clip_element(grads, 5.0), bptt.clip_elementwise(grads, 5.0).flat())
+    for eps in (0.0, 1e-6):
+        by_norm, total = bptt.clip_grad_norm(grads, 2.0, eps=eps)
+        flat, total_flat = bptt.clip_grad_norm(grads.flat(), 2.0, eps=eps)
+        np.testing.assert_allclose(by_norm.flat(), flat, rtol=1e-13)
+        assert total == pytest.approx(total_flat, rel=1e-13)
+    np.testing.assert_array_equal(bptt.clip_elementwise(grads.flat(), 5.0), bptt.clip_elementwise(grads, 5.0).flat())
+    assert bptt.cosine(bptt.clip_grad_norm(grads, 2.0)[0], grads) == pytest.approx(1.0, abs=1e-12)
+    assert np.linalg.norm(bptt.clip_grad_norm(grads, 2.0, eps=0)[0].flat()) == pytest.approx(2.0, rel=1e-13)
 
 
 # --------------------------------------------------------------------------- exercises
@@ -196,7 +220,7 @@ def test_exercise_checkers_accept_the_solution_and_reject_a_wrong_answer():
         "vanishing-3": clipped @ g / (np.linalg.norm(clipped) * np.linalg.norm(g)),
     }
     for name, value in solutions.items():
-        assert bptt.check(name, value), name
-        assert not bptt.check(name, value * 1.1), name
-        assert not bptt.check(name, None), name
-    assert not bptt.check("vanishing-2", (np.linalg.norm(W, 2)) ** 20)   # forgot gamma
+        assert check(name, value), name
+        assert not check(name, value * 1.1), name
+        assert not check(name, None), name
+    assert not check("vanishing-2", (np.linalg.norm(W, 2)) ** 20)   # forgot gamma

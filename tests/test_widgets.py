@@ -1,6 +1,7 @@
 """The kernel-free widget helper: one frame per combination, linked in the browser, within budget."""
 from __future__ import annotations
 
+import base64
 import itertools
 
 import ipywidgets as ipw
@@ -8,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bptt import widgets
+from bptt.present import widgets
 
 
 def draw_line(slope, style="solid"):
@@ -36,7 +37,7 @@ def test_one_frame_per_combination_and_links_cover_every_stack():
     controls, shown = frames_of(box)
     assert [type(c) for c in controls] == [ipw.SelectionSlider, ipw.ToggleButtons]
     assert all(isinstance(img, ipw.Image) and img.value[:4] == b"\x89PNG" for img in shown.values())
-    assert len({img.value for img in shown.values()}) == 6 == box._bptt_frames
+    assert len({img.value for img in shown.values()}) == 6
     # control 0 drives the one outer Stack, control 1 the three inner ones, all through "index"
     links = box._bptt_links
     assert len(links) == 1 + 3
@@ -47,7 +48,6 @@ def test_one_frame_per_combination_and_links_cover_every_stack():
 def test_identical_frames_are_embedded_once():
     box = widgets.frame_widget(lambda slope, style: draw_line(1, style), {"slope": [1, 2, 3], "style": ["solid", "dashed"]})
     _, shown = frames_of(box)
-    assert box._bptt_frames == 2
     assert len({id(img) for img in shown.values()}) == 2
 
 
@@ -67,8 +67,17 @@ def test_initial_index_is_clamped_and_labels_checked():
         widgets.frame_widget(draw_line, {})
 
 
+def alt_of(image) -> str:
+    """The alt text a frame carries in its CSS class (see widgets.alt_class)."""
+    for cls in image._dom_classes:
+        if cls.startswith(widgets.ALT_CLASS_PREFIX):
+            code = cls[len(widgets.ALT_CLASS_PREFIX):]
+            return base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)).decode("utf-8")
+    return ""
+
+
 def test_frames_are_stored_wide_enough_for_hidpi_and_carry_alt_text():
-    from bptt import plotting
+    from bptt.present import plotting
     box = widgets.frame_widget(draw_line, {"slope": widgets.Control([1, 2], label="slope")}, title="Lines",
                                colors=32)
     _, shown = frames_of(box)
@@ -76,12 +85,12 @@ def test_frames_are_stored_wide_enough_for_hidpi_and_carry_alt_text():
         width = int.from_bytes(img.value[16:20], "big")
         assert width >= 1.5 * plotting.COLUMN_PX, width
         assert img.layout.width == "100%" and img.layout.height == "auto"
-        assert widgets.alt_of(img) == f"Lines (slope = {[1, 2][i]})"
+        assert alt_of(img) == f"Lines (slope = {[1, 2][i]})"
     box = widgets.frame_widget(draw_line, {"slope": [1, 2], "style": ["solid", "dashed"]},
                                alt="A line of slope {slope}, {style}")
     _, shown = frames_of(box)
-    assert widgets.alt_of(shown[(1, 0)]) == "A line of slope 2, solid"
-    assert widgets.alt_of(shown[(0, 0)]) != widgets.alt_of(shown[(1, 0)])
+    assert alt_of(shown[(1, 0)]) == "A line of slope 2, solid"
+    assert alt_of(shown[(0, 0)]) != alt_of(shown[(1, 0)])
     with pytest.raises(ValueError, match="not a control"):
         widgets.frame_widget(draw_line, {"slope": [1]}, alt="{nope}")
 
@@ -107,7 +116,7 @@ def test_small_text_is_refused():
 
 def test_notebook_figures_are_stored_wide_and_text_is_measured():
     from IPython.core.interactiveshell import InteractiveShell
-    from bptt import plotting
+    from bptt.present import plotting
     shell = InteractiveShell.instance()
     plotting.use_book_style()
     fig, ax = plt.subplots(figsize=(4, 3))

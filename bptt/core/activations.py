@@ -12,6 +12,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .validation import ACTIVATIONS, choice
 
+__all__ = ["activation_fn", "activation_grad", "sigmoid", "DERIVATIVE_BOUND"]
+
 
 def sigmoid(a: ArrayLike) -> NDArray[np.float64]:
     """The logistic function 1 / (1 + e^-a), computed from exp(-|a|) only, so no overflow for large |a|."""

@@ -11,7 +11,7 @@
   recomputed segments, eq-cost-checkpoint). Each takes an ``on_step(s, dh, da)`` hook, called once per
   step-rule application with the 0-based step s, the gradient dh arriving at hs[s+1] and da = dL/da there,
   so a study observes the sweep (per-term norms, per-copy contributions, counting products) instead of
-  writing it again.
+  writing it again. The arrays the hook receives are its own: no loop writes to them afterwards.
 * ``param_grads`` turns the deltas into the parameter gradients (eq-chain-grads).
 
 Goodfellow et al. number the same equations 10.18-10.28. Rows are batch entries, so ``da @ W`` is the
@@ -30,8 +30,12 @@ from .activations import activation_grad
 from .params import RNNParams
 from .rnn import check_inputs, check_labels, losses_and_logits_grad, output_logits, run_hidden
 from .scratch import scratch
-from .truncation import carry_multipliers, draw_xi
-from .validation import METHODS, as_weights, choice, positive_int, probability
+from .truncation import carry_multipliers
+from .validation import METHODS, as_weights, choice, positive_int
+
+__all__ = ["prepare", "Prepared", "step_back", "layer_grads", "param_grads", "backward_full", "backward_per_term",
+           "backward_naive", "state_grads", "StepCounter", "loss_and_grads", "weighted_loss_and_grads",
+           "loss_and_grads_checkpointed"]
 
 Array = NDArray[np.float64]
 #: a hook the loops call once per application of the step rule: on_step(s, dh, da)
@@ -89,14 +93,24 @@ def step_back(dh: Array, fprime: Array, W: Array, *, out: Array | None = None) -
     return da, da @ W
 
 
+def layer_grads(dA: Array, inputs: Array, states: Array) -> tuple[Array, Array, Array]:
+    """The gradients of one affine layer a_t = U x_t + W h_{t-1} + b (or o_t = V h_t + c with no W), each
+    step's copy summed in one matrix product over all T*B rows (eq-chain-grads). dA: (T, B, N) = dL/da_t;
+    inputs: (T, B, D) = x_t; states: (T, B, M) = h_{t-1}, or None for a layer with no recurrent input.
+    Returns (dU: (N, D), dW: (N, M) or None, db: (N,)). The vanilla RNN, the LSTM (N = 4H gate
+    pre-activations) and every cell of a deep RNN assemble their parameter gradients with it."""
+    T, B, N = dA.shape
+    dA2 = dA.reshape(T * B, N)
+    dW = None if states is None else dA2.T @ states.reshape(T * B, -1)
+    return dA2.T @ inputs.reshape(T * B, -1), dW, dA2.sum(0)
+
+
 def param_grads(params: RNNParams, xs: Array, hs: Array, dA: Array, dO: Array) -> RNNParams:
-    """Sum every step's copy of each weight in one matrix product over all T*B rows (eq-chain-grads).
+    """The vanilla RNN's parameter gradients (eq-chain-grads) from ``layer_grads``.
     xs: (T, B, D), hs: (T+1, B, H), dA: (T, B, H) = dL/da_t, dO: (T, B, K) = dL/do_t."""
-    T, B, H = dA.shape
-    dA2 = dA.reshape(T * B, H)
-    dO2 = dO.reshape(T * B, -1)
-    return RNNParams(U=dA2.T @ xs.reshape(T * B, -1), W=dA2.T @ hs[:-1].reshape(T * B, H),
-                     V=dO2.T @ hs[1:].reshape(T * B, H), b=dA2.sum(0), c=dO2.sum(0))
+    dU, dW, db = layer_grads(dA, xs, hs[:-1])
+    dV, _, dc = layer_grads(dO, hs[1:], None)
+    return RNNParams(U=dU, W=dW, V=dV, b=db, c=dc)
 
 
 # --------------------------------------------------------------------------- the loops
@@ -106,9 +120,12 @@ def _sweep_full(dH: Array, fprime: Array, W: Array, mult: Array, *, in_place: bo
     T = dH.shape[0]
     dA = dH if in_place else dH.copy()   # dA[s] starts as the direct term dL_s/dh_s, then gathers the carry
     for s in range(T - 1, -1, -1):
-        da, back = step_back(dA[s], fprime[s], W, out=None if on_step else dA[s])
-        if on_step is not None:
-            on_step(s, dA[s], da)
+        if on_step is None:
+            da, back = step_back(dA[s], fprime[s], W, out=dA[s])
+        else:                            # the hook keeps dh and da: hand it arrays this loop never writes
+            dh = dA[s].copy()
+            da, back = step_back(dh, fprime[s], W)
+            on_step(s, dh, da)
             dA[s] = da
         if s > 0:
             dA[s - 1] += back * mult[s] if mult[s] != 1.0 else back
@@ -186,37 +203,31 @@ class StepCounter:
 
 
 # --------------------------------------------------------------------------- gradients
-def truncation_options(T: int, method: str, window: object, detach_every: object, keep_prob: object,
-                       rng: object) -> tuple[int | None, int | None, Array | None]:
-    """Check the truncation arguments of ``loss_and_grads`` and draw the randomized factors.
-    Returns (window, detach_every, xi) with xi: (T,) from ``draw_xi`` for method "randomized", else None."""
+def truncation_options(T: int, window: object, detach_every: object, xi: object
+                       ) -> tuple[int | None, Array]:
+    """Check the truncation arguments shared by the gradient functions. Returns (window, mult) with mult:
+    (T,) the carry factors of ``carry_multipliers`` (xi: None or (T,) randomized factors from ``draw_xi``)."""
     if window is not None:
         window = positive_int(window, "window")
-    if detach_every is not None:
-        detach_every = positive_int(detach_every, "detach_every")
-    xi = None
-    if method == "randomized":
-        if keep_prob is None:
-            raise ValueError("method='randomized' needs keep_prob, a number in (0, 1]")
-        xi = draw_xi(T, keep_prob, rng)
-    elif keep_prob is not None:
-        probability(keep_prob, "keep_prob")
-    return window, detach_every, xi
+    return window, carry_multipliers(T, detach_every=detach_every, xi=xi)
 
 
 def loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
                    activation: str = "tanh", method: str = "bptt", window: int | None = None,
-                   detach_every: int | None = None, keep_prob: float | None = None, rng: object = None,
+                   detach_every: int | None = None, xi: ArrayLike | None = None, weights: ArrayLike | None = None,
                    on_step: OnStep | None = None) -> tuple[float, RNNParams]:
-    """Loss L = sum_t mean_b CE(softmax(o_t), y_t) and its gradient with respect to U, W, V, b, c.
+    """Loss L = sum_t mean_b CE(softmax(o_t), y_t) (eq-loss-total) and its gradient with respect to U, W, V,
+    b, c by BPTT (eq-chain-recursion, eq-chain-grads).
 
     xs: (T, B, D) float; ys: (T, B) int in [0, K); h0: (B, H) or None (zeros).
-    method: "bptt" (O(T) reverse recursion), "naive" (O(T^2), every term on its own) or "randomized"
-    (the carried gradient is multiplied by xi_t = 1/keep_prob w.p. keep_prob, else 0; drawn from rng,
-    see ``draw_xi``, eq-trunc-xi). window=k: L_t reaches back to steps t-k+1 .. t only (eq-trunc-window).
-    detach_every=k: the state entering step t is detached when t is a positive multiple of k
-    (eq-trunc-detach). Both combine with every method. ``on_step``: an optional hook the loop calls at every
-    application of the step rule (e.g. a ``StepCounter``).
+    method: "bptt" (O(T) reverse recursion) or "naive" (O(T^2), every loss term on its own); both give the
+    same numbers. Truncation (eq-trunc-strategy), combinable with each other and with both methods:
+    window=k: L_t reaches back to steps t-k+1 .. t only (eq-trunc-window); detach_every=k: the state
+    entering step t is detached when t is a positive multiple of k (eq-trunc-detach); xi: (T,) randomized
+    factors from ``draw_xi`` multiply the carried gradient (eq-trunc-xi). weights: None, (T,) or (T, B),
+    >= 0: the weighted loss L = sum_t sum_b w[t, b] L_t[b] / B (eq-loss-weighted).
+    ``on_step(s, dh, da)``: an optional hook the loop calls at every application of the step rule (e.g. a
+    ``StepCounter``); the arrays it receives stay valid after it returns.
     Returns (loss, grads) with grads an RNNParams of the same shapes as params.
     """
     method = choice(method, "method", METHODS)
@@ -224,9 +235,9 @@ def loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLik
     xs_arr, h0_arr = check_inputs(params, xs, h0)
     check_labels(params, xs_arr, ys)
     T = xs_arr.shape[0]
-    window, detach_every, xi = truncation_options(T, method, window, detach_every, keep_prob, rng)
-    mult = carry_multipliers(T, detach_every=detach_every, xi=xi)
-    p = prepare(params, xs_arr, ys, h0_arr, activation=activation, reuse_buffers=True)
+    window, mult = truncation_options(T, window, detach_every, xi)
+    # scratch buffers only when no hook sees them (a hook may keep what it is handed)
+    p = prepare(params, xs_arr, ys, h0_arr, activation=activation, weights=weights, reuse_buffers=on_step is None)
     if method == "naive":
         dA = backward_naive(p.dH, p.fprime, params.W, mult, window, on_step=on_step)
     elif window is not None and window < T:
@@ -236,13 +247,12 @@ def loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLik
     return float(p.losses.sum()), param_grads(params, p.xs, p.hs, dA, p.dO)
 
 
-def weighted_loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, weights: ArrayLike | None = None,
-                            h0: ArrayLike | None = None, *, activation: str = "tanh") -> tuple[float, RNNParams]:
-    """Full BPTT for the weighted loss L = sum_t sum_b w[t, b] L_t[b] / B (eq-loss-weighted).
-    weights: None (all ones: ``loss_and_grads``), (T,) or (T, B), >= 0. Returns (loss, grads)."""
-    p = prepare(params, xs, ys, h0, activation=activation, weights=weights)
-    dA = backward_full(p.dH, p.fprime, params.W, np.ones(len(p.dH)), in_place=True)
-    return float(p.losses.sum()), param_grads(params, p.xs, p.hs, dA, p.dO)
+def weighted_loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                            weights: ArrayLike | None, activation: str = "tanh") -> tuple[float, RNNParams]:
+    """Full BPTT for the weighted loss L = sum_t sum_b w[t, b] L_t[b] / B (eq-loss-weighted): the same call
+    as ``loss_and_grads(..., weights=weights)``. xs: (T, B, D); ys: (T, B); h0: (B, H) or None;
+    weights: None (all ones), (T,) or (T, B), >= 0. Returns (loss, grads)."""
+    return loss_and_grads(params, xs, ys, h0, activation=activation, weights=weights)
 
 
 def loss_and_grads_checkpointed(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
@@ -269,7 +279,7 @@ def loss_and_grads_checkpointed(params: RNNParams, xs: ArrayLike, ys: ArrayLike,
     total, grads = 0.0, params.map(np.zeros_like)
     carry = np.zeros_like(h0_arr)                      # dL/dh at the end of this segment from later steps
     for s, h_in in zip(reversed(starts), reversed(checkpoints)):
-        p = prepare(params, xs_arr[s:s + k], ys_arr[s:s + k], h_in, activation=activation)  # recompute
+        p = prepare(params, xs_arr[s:s + k], ys_arr[s:s + k], h_in, activation=activation)  # recompute (own arrays)
         p.dH[-1] += carry
         hook = None if on_step is None else (lambda j, dh, da, s=s: on_step(s + j, dh, da))
         dA, carry = _sweep_full(p.dH, p.fprime, params.W, np.ones(len(p.dH)), in_place=True, on_step=hook)

@@ -20,8 +20,11 @@ import numpy as np
 from .validation import as_labels, as_sequence, as_shaped, positive_int
 from .activations import activation_grad
 from .params import ParamArrays, array_size, output_weights, recurrent_weights, set_fields
-from .backward import backward_full
+from .backward import backward_full, layer_grads
 from .rnn import losses_and_logits_grad, run_hidden
+
+__all__ = ["CellParams", "DeepRNNParams", "deep_forward", "deep_loss_and_grads", "deep_input_grads",
+           "deep_gradient_norms", "input_connectivity"]
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,7 @@ def _backward(params: DeepRNNParams, inputs: list[np.ndarray], states: list[list
 
             dA = backward_full(dH, grad(hs[1:]), cell.W, ones,
                                on_step=None if dh is None else keep)     # (eq-deep-time)
-            dA2, Xd = dA.reshape(T * B, H), X[flip].reshape(T * B, -1)
-            cell_grads[l].append(CellParams(dA2.T @ Xd, dA2.T @ hs[:-1].reshape(T * B, H), dA2.sum(0)))
+            cell_grads[l].append(CellParams(*layer_grads(dA, X[flip], hs[:-1])))
             dX += (dA @ cell.U)[flip]                                   # (eq-deep-up)
             if dh_out is not None:
                 dh_out[l].append(dh[flip])
@@ -225,20 +227,34 @@ def _backward(params: DeepRNNParams, inputs: list[np.ndarray], states: list[list
     return cell_grads, dY
 
 
-def deep_loss_and_grads(params: DeepRNNParams, xs: Any, ys: Any, *, activation: str = "tanh"
-                        ) -> tuple[float, DeepRNNParams]:
-    """Loss L = sum_t mean_b CE(softmax(o_t), y_t) and its gradient with respect to every parameter.
-    xs: (T, B, D) float; ys: (T, B) int in [0, K). Returns (loss, grads), grads a DeepRNNParams of
-    the same structure. One layer, one direction: the same numbers as ``loss_and_grads``."""
+def _loss_backward(params: DeepRNNParams, xs: Any, ys: Any, activation: str
+                   ) -> tuple[float, list[list[CellParams]], np.ndarray, np.ndarray, np.ndarray]:
+    """Check the inputs, run forward, and back-propagate the loss. Returns (loss, the cells' gradients,
+    dL/dxs (T, B, D), dO = dL/do_t (T, B, K), tops (T, B, H * n_dir))."""
     xs = check_deep_inputs(params, xs, activation)
     T, B, _ = xs.shape
     ys = as_labels(ys, T, B, params.n_out)
     inputs, states, tops = _run(params, xs, activation)
     losses, dO = losses_and_logits_grad(tops @ params.V.T + params.c, ys, in_place=True)
-    cell_grads, _ = _backward(params, inputs, states, dO @ params.V, activation)
-    dO2 = dO.reshape(T * B, -1)
-    dV = dO2.T @ tops.reshape(T * B, -1)
-    return float(losses.sum()), DeepRNNParams(cell_grads, dV, dO2.sum(0))
+    cell_grads, dX = _backward(params, inputs, states, dO @ params.V, activation)
+    return float(losses.sum()), cell_grads, dX, dO, tops
+
+
+def deep_loss_and_grads(params: DeepRNNParams, xs: Any, ys: Any, *, activation: str = "tanh"
+                        ) -> tuple[float, DeepRNNParams]:
+    """Loss L = sum_t mean_b CE(softmax(o_t), y_t) and its gradient with respect to every parameter.
+    xs: (T, B, D) float; ys: (T, B) int in [0, K). Returns (loss, grads), grads a DeepRNNParams of
+    the same structure. One layer, one direction: the same numbers as ``loss_and_grads``."""
+    loss, cell_grads, _, dO, tops = _loss_backward(params, xs, ys, activation)
+    dV, _, dc = layer_grads(dO, tops, None)
+    return loss, DeepRNNParams(cell_grads, dV, dc)
+
+
+def deep_input_grads(params: DeepRNNParams, xs: Any, ys: Any, *, activation: str = "tanh") -> np.ndarray:
+    """dL/dxs: (T, B, D), the gradient of the loss of ``deep_loss_and_grads`` with respect to the inputs,
+    by the same backward pass (each layer's dA @ U flows to the layer below, eq-deep-up).
+    xs: (T, B, D) float; ys: (T, B) int in [0, K)."""
+    return _loss_backward(params, xs, ys, activation)[2]
 
 
 # ------------------------------------------------------------------------------------ diagnostics

@@ -1,5 +1,6 @@
 """Gradient-flow diagnostics: how much of each loss term reaches each earlier step (``gradient_norms``),
-through which copy of each weight (``copy_contributions``), and the norms of Jacobian products."""
+through which copy of each weight (``copy_contributions``), the norms of Jacobian products, and how far an
+approximate gradient is from the exact one (``relative_error``, ``cosine``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,9 +11,12 @@ from numpy.typing import ArrayLike, NDArray
 from .activations import activation_grad
 from .backward import backward_per_term, prepare
 from .rnn import check_inputs
-from .params import RNNArrays, RNNParams, array_size
+from .params import ParamArrays, RNNArrays, RNNParams, array_size
 from .truncation import carry_multipliers
-from .validation import choice, positive_int
+from .validation import as_float_array, choice, positive_int
+
+__all__ = ["gradient_norms", "lag_profile", "jacobian_product_norms", "copy_contributions", "CopyContributions",
+           "relative_error", "cosine"]
 
 
 def gradient_norms(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
@@ -137,3 +141,35 @@ def jacobian_product_norms(params: RNNParams, hs: NDArray[np.float64], *, activa
             M = M @ (fp[k + 1][:, None] * params.W)   # dh_{k+2}/dh_{k+1} in 0-based steps
             J[t, k] = np.linalg.norm(M, 2)
     return J
+
+
+def _compared(g: object, ref: object) -> tuple[NDArray[np.float64], NDArray[np.float64], tuple[int, ...]]:
+    """g and ref as float arrays (a ``ParamArrays`` flattened), g: (..., *ref.shape), and the trailing axes."""
+    g = g.flat() if isinstance(g, ParamArrays) else np.asarray(g)
+    ref = ref.flat() if isinstance(ref, ParamArrays) else np.asarray(ref)
+    g, ref = as_float_array(g, "g", g.ndim), as_float_array(ref, "ref", ref.ndim)
+    if ref.ndim == 0 or g.shape[g.ndim - ref.ndim:] != ref.shape:
+        raise ValueError(f"g must have shape (..., *ref.shape) = (..., {ref.shape}), got {g.shape}")
+    if not np.any(ref):
+        raise ValueError("ref is the zero gradient: the comparison is undefined")
+    return g, ref, tuple(range(g.ndim - ref.ndim, g.ndim))
+
+
+def relative_error(g: ArrayLike | ParamArrays, ref: ArrayLike | ParamArrays) -> NDArray[np.float64] | float:
+    """||g - ref|| / ||ref|| (Frobenius over the trailing ref.ndim axes), vectorised over g's leading axes.
+    g: (..., *ref.shape), or two ``ParamArrays`` (flattened). Returns (...,), a float for one g."""
+    g, ref, axes = _compared(g, ref)
+    out = np.sqrt(np.sum((g - ref) ** 2, axis=axes)) / np.linalg.norm(ref)
+    return float(out) if out.ndim == 0 else out
+
+
+def cosine(g: ArrayLike | ParamArrays, ref: ArrayLike | ParamArrays) -> NDArray[np.float64] | float:
+    """Cosine similarity <g, ref> / (||g|| ||ref||) over the trailing ref.ndim axes, in [-1, 1], vectorised
+    over g's leading axes; 1 = same direction. g: (..., *ref.shape), or two ``ParamArrays`` (flattened).
+    Returns (...,), a float for one g. ValueError if ref or any g is zero (no direction)."""
+    g, ref, axes = _compared(g, ref)
+    ng = np.sqrt(np.sum(g * g, axis=axes))
+    if np.any(ng == 0):
+        raise ValueError("g contains a zero gradient: its cosine with ref is undefined")
+    out = np.clip(np.sum(g * ref, axis=axes) / ng / np.linalg.norm(ref), -1.0, 1.0)
+    return float(out) if out.ndim == 0 else out

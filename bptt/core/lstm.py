@@ -24,12 +24,13 @@ from numpy.typing import ArrayLike, NDArray
 from .validation import as_float_array, as_labels, as_sequence, as_shaped, as_state, as_weights, choice, positive_int
 from .activations import sigmoid as _sigmoid
 from .params import ParamArrays, array_size, output_weights, set_fields
+from .backward import layer_grads
 from .rnn import logits_grad, losses_and_logits_grad
 
 #: the gate blocks of W_ih, W_hh and b, in torch.nn.LSTM's order
 GATES = ("i", "f", "g", "o")
 
-__all__ = ["GATES", "LSTMParams", "LSTMCache", "lstm_step", "lstm_step_back", "lstm_forward", "lstm_loss",
+__all__ = ["LSTMParams", "LSTMCache", "lstm_step", "lstm_step_back", "lstm_forward", "lstm_loss",
            "lstm_loss_and_grads", "lstm_gradient_norms", "n_lstm_params"]
 
 
@@ -213,11 +214,9 @@ def lstm_loss_and_grads(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: Ar
     dh, dc = np.zeros_like(cache.hs[0]), np.zeros_like(cache.cs[0])
     for t in range(T - 1, -1, -1):
         dZ[t], dh, dc, _ = lstm_step_back(dH[t] + dh, dc, cache.gates[t], cache.cs[t], cache.tanh_c[t], params.W_hh)
-    H, K = params.n_hidden, params.n_out
-    dZ2, dO2 = dZ.reshape(T * B, 4 * H), dO.reshape(T * B, K)
-    grads = LSTMParams(W_ih=dZ2.T @ cache.xs.reshape(T * B, -1), W_hh=dZ2.T @ cache.hs[:-1].reshape(T * B, H),
-                       b=dZ2.sum(0), V=dO2.T @ cache.hs[1:].reshape(T * B, H), c=dO2.sum(0))
-    return float(losses.sum()), grads
+    dW_ih, dW_hh, db = layer_grads(dZ, cache.xs, cache.hs[:-1])
+    dV, _, dc = layer_grads(dO, cache.hs[1:], None)
+    return float(losses.sum()), LSTMParams(W_ih=dW_ih, W_hh=dW_hh, b=db, V=dV, c=dc)
 
 
 def lstm_gradient_norms(params: LSTMParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None, *,

@@ -10,6 +10,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .validation import as_float_array, as_shaped
 
+__all__ = ["ParamArrays", "RNNParams"]
+
 
 class ParamArrays:
     """The methods shared by every parameter dataclass (``RNNParams``, ``LSTMParams``): its fields, in

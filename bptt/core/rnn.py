@@ -8,6 +8,7 @@ Rows are batch entries, so in code ``x_t @ U.T`` stands for U x_t.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,6 +16,11 @@ from numpy.typing import ArrayLike, NDArray
 from .validation import as_labels, as_sequence, as_state
 from .activations import IN_PLACE, activation_fn
 from .params import RNNParams
+
+if TYPE_CHECKING:                     # deep.py imports this module
+    from .deep import CellParams
+
+__all__ = ["forward", "loss", "softmax", "log_softmax", "step_losses", "logits_grad"]
 
 Array = NDArray[np.float64]
 
@@ -33,10 +39,11 @@ def check_labels(params: RNNParams, xs: NDArray[np.float64], ys: ArrayLike) -> N
     return as_labels(ys, T, B, params.n_out)
 
 
-def run_hidden(params: RNNParams, xs: NDArray[np.float64], h0: NDArray[np.float64], activation: str,
+def run_hidden(params: RNNParams | CellParams, xs: NDArray[np.float64], h0: NDArray[np.float64], activation: str,
                out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
-    """The recurrence alone, for already-checked inputs. Returns hs: (T+1, B, H), hs[0] = h0
-    (written into ``out`` if given)."""
+    """The recurrence alone, for already-checked inputs: any cell with U: (H, D), W: (H, H), b: (H,) (an
+    ``RNNParams`` or a deep RNN's ``CellParams``). xs: (T, B, D), h0: (B, H). Returns hs: (T+1, B, H),
+    hs[0] = h0 (written into ``out`` if given)."""
     activation_fn(activation)
     f_in_place = IN_PLACE[activation]
     T, B, _ = xs.shape

@@ -12,6 +12,8 @@ import threading
 import numpy as np
 from numpy.typing import NDArray
 
+__all__: list[str] = []   # internal
+
 _local = threading.local()
 
 

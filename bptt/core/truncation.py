@@ -6,17 +6,19 @@ Steps are numbered t = 0 .. T-1 as in code (xs[t]); the state entering step t is
 * full BPTT:          multiplier 1 everywhere, no window.
 * detach every k:     multiplier 0 whenever t is a positive multiple of k (``h = h.detach()`` between
                       chunks of k steps), 1 elsewhere.
-* randomized:         multiplier xi_t = 1/pi with probability pi, else 0 (one xi_t per step); every path
-                      is multiplied by independent xi's whose mean is 1, so the gradient is unbiased.
+* randomized:         multiplier xi_t = 1/pi with probability pi, else 0 (one xi_t per step, ``draw_xi``);
+                      every path is multiplied by independent xi's whose mean is 1, so the gradient is
+                      unbiased. Every function takes the drawn factors as ``xi=`` (the one spelling).
 * window k:           loss term L_t receives contributions only from steps t-k+1 .. t.
 """
 from __future__ import annotations
 
-
 import numpy as np
 from numpy.typing import NDArray
 
-from .validation import positive_int, probability
+from .validation import as_float_array, positive_int, probability
+
+__all__ = ["draw_xi", "carry_multipliers", "path_weights"]
 
 
 def draw_xi(T: int, keep_prob: float, rng: int | np.random.Generator | None = None) -> NDArray[np.float64]:
@@ -32,7 +34,7 @@ def draw_xi(T: int, keep_prob: float, rng: int | np.random.Generator | None = No
 
 def carry_multipliers(T: int, *, detach_every: int | None = None, xi: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """m: (T,), the factor applied to the gradient carried from step t back into hs[t] (m[0] is unused)."""
-    m = np.ones(T) if xi is None else np.asarray(xi, dtype=np.float64).copy()
+    m = np.ones(T) if xi is None else as_float_array(xi, "xi", 1).copy()
     if m.shape != (T,):
         raise ValueError(f"xi must have shape (T,) = ({T},), got {m.shape}")
     if detach_every is not None:
@@ -55,8 +57,3 @@ def path_weights(T: int, *, window: int | None = None, detach_every: int | None 
             P[t, k] = w
             w *= m[k]
     return P
-
-
-def lookback_mask(T: int, *, window: int | None = None, detach_every: int | None = None) -> NDArray[np.float64]:
-    """Boolean (T, T): True where L_t back-propagates into step k under a deterministic strategy."""
-    return path_weights(T, window=window, detach_every=detach_every) != 0.0

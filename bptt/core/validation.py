@@ -7,7 +7,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
-METHODS = ("bptt", "naive", "randomized")
+METHODS = ("bptt", "naive")
+
+__all__: list[str] = []   # internal: the checks behind every public function
 
 
 def as_float_array(x: ArrayLike, name: str, ndim: int) -> NDArray[np.float64]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..studies.deep_study import budget_hidden, count_shortest_paths, exercise_problem, input_gradient
+from ..core.deep import deep_input_grads as input_gradient
+from ..studies.deep_study import budget_hidden, count_shortest_paths, exercise_problem
 from . import checks
 
 

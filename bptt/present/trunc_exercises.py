@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.diagnostics import copy_contributions
-from ..studies.truncation_study import combine, long_memory_problem, lookback_steps, relative_error
+from ..core.diagnostics import copy_contributions, relative_error
+from ..studies.truncation_study import combine, long_memory_problem, lookback_steps
 from . import checks
 
 

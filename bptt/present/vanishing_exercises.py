@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.activations import DERIVATIVE_BOUND
-from ..studies.vanishing import EXERCISE_GRADIENT, clip_element, cosine, exercise_matrix, top_singular_value
+from ..core.clipping import clip_elementwise as clip_element
+from ..core.diagnostics import cosine
+from ..core.spectral import top_singular_value
+from ..studies.vanishing import EXERCISE_GRADIENT, exercise_matrix
 from . import checks
 
 

@@ -4,7 +4,7 @@
 values, keeps each figure as a PNG, and stacks the images in nested ``widgets.Stack``s whose
 ``selected_index`` is linked to the controls with ``jslink``. The links run in the browser, so moving a
 control in the online book switches the picture; in a live notebook it works the same way.
-This is the only module of the library that imports ipywidgets.
+It and ``bptt.present.live`` (an anywidget) are the library's only modules that import ipywidgets.
 """
 from __future__ import annotations
 
@@ -176,28 +176,18 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     box.add_class("bptt-frame-widget")
     box._bptt_roots = roots  # "desktop" and (when the figure needs one) "phone": the frames' Stacks
     box._bptt_links = links  # keep the links alive so they are part of the saved widget state
-    box._bptt_frames = len(by_bytes)
-    box._bptt_bytes = total
     return box
 
 
 #: prefix of the CSS class that carries a frame's alt text (ipywidgets' Image has no alt, and a tooltip
-#: on an Image breaks its view in the page); book_assets/book.js decodes it into the img's alt attribute
+#: on an Image breaks its view in the page); the book's page script (book_assets/book.js in the book's
+#: repository, not part of this package) decodes it into the img's alt attribute
 ALT_CLASS_PREFIX = "bptt-alt-"
 
 
 def alt_class(text: str) -> str:
     """The CSS class that carries alt text ``text``: the prefix, then its UTF-8 in unpadded base64url."""
     return ALT_CLASS_PREFIX + base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def alt_of(image: widgets.Image) -> str:
-    """The alt text a frame carries (see alt_class)."""
-    for cls in image._dom_classes:
-        if cls.startswith(ALT_CLASS_PREFIX):
-            code = cls[len(ALT_CLASS_PREFIX):]
-            return base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)).decode("utf-8")
-    return ""
 
 
 def _alt_text(template: str, title: str, names: list[str], specs: list[Control], idx: tuple[int, ...]) -> str:

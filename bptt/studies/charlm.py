@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.optim import Adam
 from ..core.truncation import draw_xi
 from ..core.validation import positive_int, probability
 from ..data import DATA_DIR
@@ -152,36 +153,6 @@ def perplexity(nll: float) -> float:
 
 
 # --------------------------------------------------------------------------- training
-class Adam:
-    """Adam (Kingma & Ba 2015) written out: m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2,
-    p <- p - lr * m_hat / (sqrt(v_hat) + eps). The same update as ``torch.optim.Adam`` with default
-    arguments; written here because creating a ``torch.optim`` optimizer first imports torch._dynamo,
-    which costs seconds, more than this chapter's whole training run."""
-
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        self.params = [p for p in params]
-        self.lr, self.betas, self.eps, self.n = lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.n += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1 ** self.n, 1 - b2 ** self.n
-        for p, m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            m.mul_(b1).add_(p.grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-            p.addcdiv_(m / c1, (v / c2).sqrt_().add_(self.eps), value=-self.lr)
-
-
 @dataclass
 class TrainLog:
     """What ``train`` measured. losses[i] = training loss (nats/char) of update i; eval_at / eval_nll =
@@ -218,7 +189,8 @@ def train(model: CharRNN, train_ids: np.ndarray, *, strategy: str = "full", n_up
     rng = np.random.default_rng(seed)
     model.to(device)
     batches = sequential_batches(train_ids, batch_size, seq_len)
-    opt = Adam(model.parameters(), lr=lr)
+    params = list(model.parameters())
+    opt = Adam(lr=lr)          # bptt.Adam on the tensors: torch.optim would first import torch._dynamo (seconds)
     log = TrainLog(strategy)
     if 0 in checkpoints:
         log.checkpoints[0] = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
@@ -236,10 +208,13 @@ def train(model: CharRNN, train_ids: np.ndarray, *, strategy: str = "full", n_up
             kw["xi"] = draw_xi(seq_len, keep_prob, rng)
         logits, h_last = model(x, h, **kw)
         loss = mean_nll(logits, y)
-        opt.zero_grad()
+        for p in params:
+            p.grad = None
         loss.backward()
-        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
+        gn = torch.nn.utils.clip_grad_norm_(params, clip)
+        with torch.no_grad():
+            for p, new in zip(params, opt.update([p.detach() for p in params], [p.grad for p in params])):
+                p.copy_(new)
         h = h_last.detach()                              # carry the value, cut the graph
         log.losses.append(float(loss.detach()))
         log.grad_norms.append(float(gn))
@@ -312,41 +287,3 @@ def connectivity(model: CharRNN, ids: np.ndarray, position: int) -> tuple[np.nda
     j = int(logits[-1, 0].argmax())
     logits[-1, 0, j].backward()
     return torch.linalg.norm(xs.grad[:, 0], dim=-1).double().numpy(), j
-
-
-def connectivity_figure(c: np.ndarray, chars: str, predicted: str, *, span: int = 40, title: str = "",
-                        color: str = "#1f77b4") -> Any:
-    """Draw a connectivity profile: a strip of the last ``span`` characters coloured by influence (log scale,
-    3 decades, ``plotting.GRAD_CMAP``) above a bar chart of c[k] against the distance t - k.
-    c: (t+1,) from ``connectivity``; chars: the t+1 characters read (chars[k] is x_k); predicted: the
-    character predicted after position t. Returns the matplotlib Figure."""
-    import matplotlib.pyplot as plt
-
-    from ..present.plotting import GRAD_CMAP
-
-    c = np.asarray(c, dtype=float)
-    if c.ndim != 1 or len(chars) != len(c) or not np.all(c >= 0) or c.max() <= 0:
-        raise ValueError(f"need c: (t+1,) nonnegative, not all zero, and t+1 characters; got {c.shape}, {len(chars)}")
-    t = len(c) - 1
-    ks = np.arange(max(0, t - span + 1), t + 1)
-    level = np.clip(1 + np.log10(np.maximum(c[ks] / c.max(), 1e-300)) / 3, 0, 1)
-    fig, (top, bot) = plt.subplots(2, 1, figsize=(7.5, 3.4), gridspec_kw=dict(height_ratios=[1, 3]))
-    top.imshow(level[None], cmap=GRAD_CMAP, vmin=-0.2, vmax=1.05, aspect="auto",
-               extent=(-0.5, len(ks) - 0.5, -0.5, 0.5))
-    for i, k in enumerate(ks):
-        top.text(i, 0, repr(chars[k])[1:-1], ha="center", va="center", family="monospace",
-                 color="white" if level[i] < 0.6 else "black")
-    top.text(len(ks) + 0.3, 0, f"predicts {predicted!r}", va="center")
-    top.set(xlim=(-0.5, len(ks) + 6), ylim=(-0.5, 0.5))
-    top.axis("off")
-    top.set_title(f"the last {len(ks)} characters, coloured by influence (bright = strong)")
-    shown = c[ks][c[ks] > 0]
-    floor = max((shown.min() if shown.size else c.max()) / 3, 1e-12 * c.max())  # every nonzero bar shows
-    bot.bar(t - ks, c[ks], color=color)
-    bot.set(yscale="log", ylim=(floor, 2 * c.max()), xlim=(span, -1),
-            xlabel="distance $t - k$ (characters back)", ylabel=r"$\|\partial o_{t,j}/\partial x_k\|$")
-    bot.yaxis.set_minor_locator(plt.NullLocator())   # minor log ticks cost most of the drawing time
-    if title:
-        bot.set_title(title)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.9, hspace=0.6)
-    return fig

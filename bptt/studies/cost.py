@@ -11,7 +11,9 @@ Three parts, each the code behind one section of the chapter:
   (eq-cost-fit). The library's own step-rule calls are counted with its ``on_step`` hook (``bptt.StepCounter``).
 * Checkpointing (eq-cost-checkpoint): keep only the state entering every k-th step, recompute each segment
   during the backward sweep; O(T/k + k) stored states for one extra forward pass. The loop is the core's
-  ``loss_and_grads_checkpointed`` (re-exported here); this module counts what it stores.
+  ``bptt.loss_and_grads_checkpointed``.
+
+The chapter's figures of the visited (t, k) triangle are in ``bptt.present.figures``.
 
 Math steps are 1-based (h_1 .. h_T, x_1 .. x_T); arrays are 0-based: xs[k-1] = x_k, hs[k] = h_k, hs[0] = h_0.
 Rows are batch entries, so ``g @ W`` stands for the row vector g times the Jacobian W.
@@ -24,15 +26,10 @@ import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
 
-from ..present import plotting
 from ..core.validation import as_float_array, as_shaped, check_shape, nonneg_number, positive_int
-from ..core.backward import loss_and_grads, loss_and_grads_checkpointed  # noqa: F401 (chapter 4 name)
+from ..core.backward import loss_and_grads, loss_and_grads_checkpointed
 from ..core.params import RNNParams
 
 # --------------------------------------------------------------------------- the linear example
@@ -93,12 +90,6 @@ def linear_forward(prob: LinearProblem) -> np.ndarray:
     for k in range(1, len(xs) + 1):
         hs[k] = hs[k - 1] @ W.T + xs[k - 1] @ U.T
     return hs
-
-
-def linear_loss(prob: LinearProblem) -> float:
-    """L = sum_{t=1..T} 1/2 ||h_t||^2 (summed over the batch too)."""
-    hs = linear_forward(prob)
-    return float(0.5 * np.sum(hs[1:] ** 2))
 
 
 @dataclass
@@ -198,59 +189,6 @@ def visit_grid(visits: list[tuple[int, int, int]], T: int) -> np.ndarray:
     return grid
 
 
-def plot_visits(ax: Axes, visits: list[tuple[int, int, int]], T: int, *, title: str = "",
-                numbers: bool | None = None, colorbar: bool = True) -> AxesImage:
-    """Draw the (t, k) triangle a method visited: each cell coloured by the product that carried loss term t
-    across step k (dark = early, light = late); cells one product shares have one colour. Rows t (loss term),
-    columns k (step), both 1-based. numbers: write the product number in each cell (default: T <= 8)."""
-    grid = visit_grid(visits, T)
-    n = max(len(visits), 1)
-    im = ax.imshow(grid, cmap="viridis", vmin=1, vmax=max(n, 2), origin="upper", interpolation="nearest",
-                   extent=(0.5, T + 0.5, T + 0.5, 0.5))
-    ax.set_facecolor("#f4f4f4")
-    if T <= 24:
-        ax.set_xticks(np.arange(0.5, T + 1), minor=True)
-        ax.set_yticks(np.arange(0.5, T + 1), minor=True)
-        ax.grid(which="minor", color="white", lw=0.6)
-        ax.tick_params(which="minor", length=0)
-    if numbers if numbers is not None else T <= 8:
-        for t in range(1, T + 1):
-            for k in range(1, t + 1):
-                ax.text(k, t, f"{grid[t - 1, k - 1]:.0f}", ha="center", va="center", fontsize=11,
-                        color="white" if grid[t - 1, k - 1] < 0.6 * n else "black")
-    return plotting.label_map(ax, im, xlabel="step k the gradient crosses", ylabel="loss term t", title=title,
-                              colorbar=colorbar, label="product number")
-
-
-def draw_cost_frame(T: int, timing: dict[str, np.ndarray]) -> Figure:
-    """One frame of the chapter's widget for sequence length T: the (t, k) triangles that method 1 and
-    method 2 walk (replayed from the instrumented Jacobian's logs), their product counts and the measured
-    times, and the timing curves with T marked. timing: the dict of ``time_methods`` (keys "T", "naive",
-    "bptt"); it must contain T. Returns the Figure (the caller closes it)."""
-    T = positive_int(T, "T")
-    hits = np.flatnonzero(np.asarray(timing["T"]) == T)
-    if hits.size == 0:
-        raise ValueError(f"timing has no measurement for T = {T}; measured: {list(timing['T'])}")
-    i = int(hits[0])
-    prob = linear_problem(T, B=1, D=1, H=2)
-    runs = [("method 1", "naive", method1(prob)[1], "one product\nper cell,\nterm by term"),
-            ("method 2", "bptt", method2(prob)[1], "one product\nper column,\nk = T .. 1")]
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.05]})
-    for ax, (name, m, jac, note) in zip(axes, runs):
-        plot_visits(ax, jac.visits, T, colorbar=False,
-                    title=f"{name}: {jac.calls} products\n{m}: {timing[m][i] * 1e3:.2f} ms")
-        ax.text(0.97, 0.97, note, transform=ax.transAxes, ha="right", va="top")
-    axes[1].set_ylabel("")
-    ax = axes[2]
-    for (name, m, _, _), color in zip(runs, ("#d62728", "#1f77b4")):
-        ax.loglog(timing["T"], np.asarray(timing[m]) * 1e3, ".-", color=color, lw=1, label=f"{m} ({name})")
-        ax.loglog([T], [timing[m][i] * 1e3], "o", color=color, ms=8)
-    ax.set(xlabel="T (steps)", ylabel="time per gradient (ms)", title=f"measured times, T = {T} marked")
-    ax.legend(loc="upper left")
-    fig.subplots_adjust(wspace=0.38)
-    return fig
-
-
 # --------------------------------------------------------------------------- timing and memory
 
 
@@ -347,19 +285,6 @@ def memory_sweep(Ts: Any, *, methods: tuple[str, ...] = ("bptt", "checkpoint"), 
                  H: int = 32, K: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
     """Peak bytes of one gradient computation for every T. Returns {"T": (n,), m: (n,)}."""
     return _sweep(Ts, methods, peak_bytes, B=B, D=D, H=H, K=K, seed=seed)
-
-
-# --------------------------------------------------------------------------- checkpointing
-
-
-def stored_states(T: int, segment: int | None = None) -> int:
-    """How many (B, H) hidden states are alive at the peak: T + 1 for plain BPTT (segment=None), else the
-    ceil(T/k) checkpoints plus the k + 1 states of the segment being recomputed."""
-    T = positive_int(T, "T")
-    if segment is None:
-        return T + 1
-    k = positive_int(segment, "segment")
-    return math.ceil(T / k) + min(k, T) + 1
 
 
 def exercise_problem() -> LinearProblem:

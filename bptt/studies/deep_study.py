@@ -1,20 +1,20 @@
 """Studies for the deep and bidirectional chapter (book/09_deep.ipynb): the float64 torch.nn.RNN
 mirror of a DeepRNNParams, shortest paths in the unrolled graph, the future-copy task that needs a
-bidirectional model, and the chapter's exercise checkers. torch is imported only by the torch helpers.
+bidirectional model, and the problems of the chapter's exercises (their checkers are in
+``bptt.present.deep_exercises``). torch is imported only inside the torch helpers.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ..core.deep import DeepRNNParams, deep_forward, deep_loss_and_grads
+from ..core.optim import Adam
 from ..core.validation import positive_int
-from ..core.deep import DeepRNNParams, _backward, _run, check_deep_inputs, deep_forward, deep_loss_and_grads
-from ..core.rnn import logits_grad
-from .tasks import Adam
 
 
 # --------------------------------------------------------------------------- torch mirror
@@ -134,7 +134,7 @@ def train_future(n_layers: int, bidirectional: bool, *, T: int = 12, K: int = 4,
         raise ValueError(f"delay must be < T = {T}, got {delay}")
     rng = np.random.default_rng(seed)
     params = DeepRNNParams.random(K, hidden, K, n_layers=n_layers, bidirectional=bidirectional, seed=seed)
-    opt, losses = Adam(params, lr=lr), np.empty(steps)
+    opt, losses = Adam(lr=lr, max_norm=1.0), np.empty(steps)
     for s in range(steps):
         losses[s], grads = deep_loss_and_grads(params, *future_task(T, batch, K, delay, rng))
         params = opt.step(params, grads)
@@ -144,14 +144,6 @@ def train_future(n_layers: int, bidirectional: bool, *, T: int = 12, K: int = 4,
 
 
 # --------------------------------------------------------------------------- exercises
-def input_gradient(params: DeepRNNParams, xs: Any, ys: Any) -> np.ndarray:
-    """dL/dxs: (T, B, D) for the tanh model, by the library's backward pass."""
-    xs = check_deep_inputs(params, xs, "tanh")
-    inputs, states, tops = _run(params, xs, "tanh")
-    dO = logits_grad(tops @ params.V.T + params.c, np.asarray(ys))
-    return _backward(params, inputs, states, dO @ params.V, "tanh")[1]
-
-
 def exercise_problem() -> tuple[DeepRNNParams, np.ndarray, np.ndarray]:
     """A 2-layer bidirectional tanh RNN (D = 3, H = 5, K = 4) with nonzero biases, xs (7, 2, 3), ys (7, 2)."""
     rng = np.random.default_rng(2026)

@@ -65,15 +65,6 @@ def _logits_and_labels(logits: Any, ys: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- loss and dL/do
-def weighted_step_losses(logits: ArrayLike, ys: ArrayLike, weights: ArrayLike) -> NDArray[np.float64]:
-    """Weighted per-step losses (T,): entry t = sum_b w[t, b] * (-log softmax(o_t[b])[y_t[b]]) / B.
-    logits: (T, B, K); ys: (T, B) ints in [0, K); weights: (T,) or (T, B). With all-ones weights this is
-    ``bptt.step_losses`` (eq-loss-batch); the sum over t is L of eq-loss-weighted."""
-    logits_arr, ys_arr = _logits_and_labels(logits, ys)
-    T, B, _ = logits_arr.shape
-    return losses_and_logits_grad(logits_arr, ys_arr, weights=as_weights(weights, T, B))[0]
-
-
 def weighted_loss_and_logit_grads(logits: ArrayLike, ys: ArrayLike, weights: ArrayLike
                                   ) -> tuple[float, NDArray[np.float64]]:
     """L of eq-loss-weighted and dL/do_t for every step (eq-loss-dodt), by the core's one log-sum-exp pass.

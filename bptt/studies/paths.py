@@ -2,15 +2,15 @@
 
 BPTT's gradient is a sum over paths in the unrolled graph. This module makes those paths explicit:
 
-* ``copy_contributions``: dL_t/dW^(k), the part of the gradient that flows through the copy of each
-  weight used at step k (Goodfellow's W^(t) trick); summed over t and k it is the full gradient
-  (eq-chain-copies), summed over k alone it is dL_t/dW (eq-chain-product).
+* ``bptt.copy_contributions`` (the core): dL_t/dW^(k), the part of the gradient that flows through the
+  copy of each weight used at step k (Goodfellow's W^(t) trick); summed over t and k it is the full
+  gradient (eq-chain-copies), summed over k alone it is dL_t/dW (eq-chain-product).
 * the O(T) recursion dL/dh_t = dL_t/dh_t + dL/dh_{t+1} dh_{t+1}/dh_t (eq-chain-recursion) is the core's
-  ``bptt.backward.state_grads``; exercise chain-3 checks a learner's version against it.
+  ``bptt.state_grads``; exercise chain-3 checks a learner's version against it.
 * a scalar many-to-one RNN (the hand-derivation note's s_t = f(u x_t + w s_{t-1} + k)) whose paths are
   listed one by one with their factors (``scalar_paths``), and its gradients (``scalar_grads``).
-* the drawings of the unrolled graph and of the chapter's path widget (the chapter's exercise checkers
-  are in ``bptt.present.chain_exercises``).
+The drawing of the unrolled graph is ``bptt.present.figures.draw_unrolled``; the chapter's exercise checkers
+are in ``bptt.present.chain_exercises``.
 
 Steps: the math is 1-based (h_1 .. h_T, copy W^(1) used at step 1); arrays are 0-based, so
 ``C.W[t - 1, k - 1]`` is dL_t/dW^(k) and ``hs[k]`` is h_k (``hs[0] = h_0``).
@@ -20,17 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-from ..present import plotting
-from ..core.validation import as_float_array, choice, positive_int
+from ..core.validation import as_float_array, choice
 from ..core.activations import activation_fn, activation_grad
-from ..core.diagnostics import MAX_COPY_ENTRIES, CopyContributions, copy_contributions  # noqa: F401  (chapter 3's names)
-from ..core.rnn import log_softmax, softmax
+from ..core.rnn import softmax
 
 
 # --------------------------------------------------------------------------- the scalar many-to-one RNN
@@ -88,12 +82,6 @@ def scalar_forward(rnn: ScalarRNN, xs: Any) -> tuple[np.ndarray, np.ndarray, np.
         z[t] = rnn.u * xs[t] + rnn.w * s[t] + rnn.k
         s[t + 1] = f(z[t])
     return s, z, rnn.v * s[-1] + rnn.c
-
-
-def scalar_loss(rnn: ScalarRNN, xs: Any, y: int) -> float:
-    """L = -log softmax(o)[y] for the sequence xs (T,)."""
-    xs, y = _scalar_inputs(rnn, xs, y)
-    return float(-log_softmax(scalar_forward(rnn, xs)[2])[y])
 
 
 @dataclass(frozen=True)
@@ -158,140 +146,3 @@ def example_scalar_rnn() -> tuple[ScalarRNN, np.ndarray, int]:
     """The chapter's 2-step example (and exercise chain-1's): (rnn, xs (2,), y)."""
     rnn = ScalarRNN(u=0.9, w=1.4, k=0.1, v=np.array([1.5, -0.8, 0.4]), c=np.array([0.0, 0.2, -0.1]), s0=0.6)
     return rnn, np.array([1.0, -0.7]), 0
-
-
-# --------------------------------------------------------------------------- drawings
-_RED, _ORANGE, _GREY = "#d62728", "#ff9f40", "#b0b0b0"
-# node labels are plain text with Unicode sub/superscripts: a widget draws hundreds of them, and mathtext
-# layout would dominate the time to precompute its frames
-_SUB = str.maketrans("0123456789()", "₀₁₂₃₄₅₆₇₈₉₍₎")
-_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
-
-
-_R = 0.27  # node radius in data units
-
-
-def _arrow(ax: Axes, p: tuple[float, float], q: tuple[float, float], color: str, lw: float, *,
-           start_gap: float = _R, end_gap: float = _R) -> None:
-    """An arrow from p to q, both shortened along the line (data units) so it meets the node borders."""
-    (x0, y0), (x1, y1) = p, q
-    n = float(np.hypot(x1 - x0, y1 - y0))
-    ux, uy = (x1 - x0) / n, (y1 - y0) / n
-    ax.add_patch(FancyArrowPatch((x0 + ux * start_gap, y0 + uy * start_gap), (x1 - ux * end_gap, y1 - uy * end_gap),
-                                 arrowstyle="-|>", mutation_scale=9 + 2 * lw, color=color, lw=lw,
-                                 shrinkA=0, shrinkB=0, zorder=1))
-
-
-def draw_unrolled(ax: Axes, T: int, *, t: int | None = None, k: int | None = None,
-                  copy_values: np.ndarray | None = None, show_uv: bool = False, fontsize: float = 10) -> None:
-    """Draw the unrolled graph x_j -> h_j -> o_j -> L_j (j = 1 .. T) with the copy W^(j) feeding h_j.
-
-    t, k (1-based): highlight L_t, every copy W^(j) with j <= t (they all reach L_t, orange) and the path
-    from W^(k) to L_t (red); copies with j > t are greyed (no path). copy_values (T,): numbers printed
-    above the copies j <= t (e.g. ||dL_t/dW^(j)||). show_uv: label the U and V edges. fontsize: of the
-    node labels (the other labels are a little smaller).
-    """
-    T = positive_int(T, "T")
-    for name, val in (("t", t), ("k", k)):
-        if val is not None and not 1 <= positive_int(val, name) <= T:
-            raise ValueError(f"{name} must lie in 1 .. T = {T}, got {val}")
-    if copy_values is not None:
-        copy_values = as_float_array(copy_values, "copy_values", 1)
-        if copy_values.shape != (T,):
-            raise ValueError(f"copy_values must have shape (T,) = ({T},), got {copy_values.shape}")
-    dx = 1.3                                       # horizontal distance between steps
-    Y = {"x": 0.0, "h": 1.0, "o": 2.0, "L": 3.0}  # row of each kind of node
-    active = t is not None
-    reaches = (lambda j: j <= t) if active else (lambda j: False)
-    on_path = (lambda j: k is not None and k <= j <= t) if active else (lambda j: False)
-
-    def node(j: int, row: str, color: str, fill: str = "white", lw: float = 1.2) -> None:
-        ax.add_patch(Circle((dx * j, Y[row]), _R, fc=fill, ec=color, lw=lw, zorder=2))
-        ax.text(dx * j, Y[row], row + str(j).translate(_SUB), ha="center", va="center", fontsize=fontsize, zorder=3,
-                color="#777777" if color == _GREY else "black")
-
-    def edge(p: tuple[float, float], q: tuple[float, float], red: bool, color: str) -> None:
-        _arrow(ax, p, q, _RED if red else color, 2.6 if red else 1.0)
-
-    node(0, "h", "black")
-    for j in range(1, T + 1):
-        col = _GREY if active and j > t else "black"
-        is_t = active and j == t
-        node(j, "x", col)
-        node(j, "h", _RED if on_path(j) else col, "#fde0dd" if on_path(j) else "white", 2.2 if on_path(j) else 1.2)
-        node(j, "o", _RED if is_t and on_path(j) else col)
-        node(j, "L", _RED if is_t else col, "#fde0dd" if is_t else "white", 2.2 if is_t else 1.2)
-        X = dx * j
-        edge((X, Y["x"]), (X, Y["h"]), False, col)
-        edge((X, Y["h"]), (X, Y["o"]), is_t and on_path(j), col)
-        edge((X, Y["o"]), (X, Y["L"]), is_t and on_path(j), col)
-        edge((X - dx, Y["h"]), (X, Y["h"]), on_path(j - 1) and on_path(j), col)
-        if show_uv:
-            ax.text(X + 0.07, 0.5, "$U$", fontsize=fontsize - 2, color="#555555", va="center")
-            ax.text(X + 0.07, 1.5, "$V$", fontsize=fontsize - 2, color="#555555", va="center")
-        # the copy W^(j): a box above the h_{j-1} -> h_j edge, feeding h_j
-        wx, wy = X - dx / 2, 1.62
-        if active and j == k:
-            wc, wf, wl = (_RED, "white", 1.4) if j > t else (_RED, "#fde0dd", 2.4)
-        elif reaches(j):
-            wc, wf, wl = _ORANGE, "#fff1e0", 1.6
-        else:
-            wc, wf, wl = col, "white", 1.0
-        ax.add_patch(Rectangle((wx - 0.27, wy - 0.16), 0.54, 0.32, fc=wf, ec=wc, lw=wl,
-                               ls="--" if active and j > t else "-", zorder=2))
-        ax.text(wx, wy, "W" + f"({j})".translate(_SUP), ha="center", va="center", fontsize=fontsize - 2, zorder=3,
-                color="#777777" if col == _GREY else "black")
-        ecol = _RED if active and j == k and j <= t else (_ORANGE if reaches(j) else col)
-        _arrow(ax, (wx + 0.12, wy - 0.16), (X, Y["h"]), ecol, 2.4 if ecol == _RED else 1.0, start_gap=0.0)
-        if copy_values is not None and reaches(j):
-            ax.text(wx, wy + 0.33, f"{copy_values[j - 1]:.3f}", ha="center", va="center", fontsize=fontsize - 2,
-                    color=_RED if j == k else "#a05a00")
-    ax.set_xlim(-0.4, dx * T + 0.4)
-    ax.set_ylim(-0.35, 3.35)
-    ax.set_aspect("equal")
-    ax.axis("off")
-
-
-def path_frame(t: int, k: int, contributions: CopyContributions, G: np.ndarray) -> Figure:
-    """One frame of the chapter's path widget, for loss term t and copy k (1-based).
-
-    contributions: from ``copy_contributions``; G (T, T): the gradient-flow map from ``bptt.gradient_norms``.
-    Left: the unrolled graph with the path W^(k) -> L_t, the size ||dL_t/dW^(j)|| of every copy's
-    contribution to L_t and (title) the size of their sum dL_t/dW; right: G with cell (t, k) marked.
-    """
-    if not isinstance(contributions, CopyContributions):
-        raise ValueError(f"contributions must be a CopyContributions, got {type(contributions).__name__}")
-    copy_norms = contributions.norms("W")
-    G = as_float_array(G, "G", 2)
-    T = copy_norms.shape[0]
-    if G.shape != (T, T):
-        raise ValueError(f"G must have shape (T, T) = ({T}, {T}), got {G.shape}")
-    for name, val in (("t", t), ("k", k)):
-        if not 1 <= positive_int(val, name) <= T:
-            raise ValueError(f"{name} must lie in 1 .. T = {T}, got {val}")
-    sum_norm = float(np.linalg.norm(contributions.W[t - 1].sum(axis=0)))
-    fig = plt.figure(figsize=(8.6, 3.3))
-    gs = fig.add_gridspec(1, 2, width_ratios=[2.3, 1], wspace=0.22)
-    ax = fig.add_subplot(gs[0, 0])
-    draw_unrolled(ax, T, t=t, k=k, copy_values=copy_norms[t - 1])
-    Lt, Wk, hk = "L" + str(t).translate(_SUB), "W" + f"({k})".translate(_SUP), "h" + str(k).translate(_SUB)
-    if k <= t:
-        ax.set_title(f"‖∂{Lt}/∂{Wk}‖ = {copy_norms[t - 1, k - 1]:.3f},   sum over the {t} copies: "
-                     f"‖∂{Lt}/∂W‖ = {sum_norm:.3f}", fontsize=9)
-    else:
-        ax.set_title(f"no path: k > t, so ∂{Lt}/∂{Wk} = 0", fontsize=9, color=_RED)
-    axg = fig.add_subplot(gs[0, 1])
-    # the colours of the chapter's G figure; its colour bar is left out to keep the frames small
-    plotting.plot_gradient_map(axg, G, colorbar=False)
-    js = np.arange(1, T + 1)
-    axg.set_xticks(range(T), [str(j) for j in js])
-    axg.set_yticks(range(T), [str(j) for j in js])
-    axg.set_xlabel("step $k$")
-    axg.set_ylabel("loss term $t$")
-    if k <= t:
-        axg.set_title(f"G[{t},{k}] = ‖∂{Lt}/∂{hk}‖ = {G[t - 1, k - 1]:.3f}", fontsize=9)
-        axg.add_patch(Rectangle((k - 1.5, t - 1.5), 1, 1, fill=False, ec="#00c0ff", lw=2.5))
-    else:
-        axg.set_title(f"G[{t},{k}]: nothing arrives", fontsize=9)
-        axg.plot(k - 1, t - 1, marker="x", color=_RED, ms=10, mew=2.5)
-    return fig

@@ -1,4 +1,4 @@
-"""A long-range memory task and a small numpy trainer (Adam) for the vanilla RNN and the LSTM.
+"""A long-range memory task and a small numpy trainer (``bptt.Adam``) for the vanilla RNN and the LSTM.
 
 The recall task with delay T: step 0 shows one of K symbols together with a 'remember' marker, steps
 1 .. T-2 show random distractor symbols from the same alphabet, step T-1 shows an 'answer now' marker, and the model must output the first symbol at the last step.
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.validation import choice, nonneg_number, positive_int
+from ..core.validation import choice, positive_int
 from ..core.backward import weighted_loss_and_grads
-from ..core.clipping import clip_grad_norm
+from ..core.optim import Adam
 from ..core.params import RNNParams
 from ..core.rnn import check_inputs, output_logits, run_hidden, softmax
 from ..core import lstm
@@ -74,38 +74,7 @@ def init_rnn(n_in: int, n_hidden: int, n_out: int, *, seed: int = 0) -> RNNParam
                      V=rng.uniform(-a, a, (n_out, H)), b=rng.uniform(-a, a, H), c=np.zeros(n_out))
 
 
-#: ``bptt.weighted_loss_and_grads``: full BPTT for L = sum_t w_t L_t; weights (T,), (T, B) or None
-rnn_loss_and_grads = weighted_loss_and_grads
-
-
 # --------------------------------------------------------------------------- training
-class Adam:
-    """Adam (Kingma & Ba, 2015) for a params object with ``arrays()`` and ``map`` (RNNParams, LSTMParams,
-    DeepRNNParams), with global-norm clipping."""
-
-    def __init__(self, params: Any, lr: float = 1e-2, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, max_norm: float | None = 1.0) -> None:
-        nonneg_number(lr, "lr", strict=True)
-        self.lr, self.betas, self.eps, self.max_norm = float(lr), betas, eps, max_norm
-        self.m = [np.zeros_like(a) for a in params.arrays()]
-        self.v = [np.zeros_like(a) for a in params.arrays()]
-        self.t = 0
-
-    def step(self, params: Any, grads: Any) -> Any:
-        """Return the updated params (a new object of the same type)."""
-        g = list((grads if self.max_norm is None else clip_grad_norm(grads, self.max_norm)[0]).arrays())
-        self.t += 1
-        b1, b2 = self.betas
-        new = []
-        for k, (p, gk) in enumerate(zip(params.arrays(), g)):
-            self.m[k] = b1 * self.m[k] + (1 - b1) * gk
-            self.v[k] = b2 * self.v[k] + (1 - b2) * gk * gk
-            mhat, vhat = self.m[k] / (1 - b1 ** self.t), self.v[k] / (1 - b2 ** self.t)
-            new.append(p - self.lr * mhat / (np.sqrt(vhat) + self.eps))
-        updated = iter(new)
-        return params.map(lambda _: next(updated))    # same type and structure, arrays() order
-
-
 def predict_last(model: str, params: Any, xs: np.ndarray) -> np.ndarray:
     """Class probabilities at the last step: (B, K)."""
     model = choice(model, "model", MODELS)
@@ -137,11 +106,11 @@ def train_recall(model: str, T: int, *, steps: int = 300, batch: int = 32, hidde
     rng = np.random.default_rng(seed)
     if model == "rnn":
         params: Any = init_rnn(K + 2, hidden, K, seed=seed)
-        fn = rnn_loss_and_grads
+        fn = lambda p, xs, ys, w: weighted_loss_and_grads(p, xs, ys, weights=w)  # noqa: E731
     else:
         params = lstm.LSTMParams.random(K + 2, hidden, K, seed=seed, forget_bias=forget_bias)
         fn = lambda p, xs, ys, w: lstm.lstm_loss_and_grads(p, xs, ys, weights=w)  # noqa: E731
-    opt = Adam(params, lr=lr)
+    opt = Adam(lr=lr, max_norm=1.0)
     losses = np.empty(steps)
     for s in range(steps):
         xs, ys, w = recall_task(T, batch, K, rng)

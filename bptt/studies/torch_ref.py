@@ -12,10 +12,11 @@ in which truncation is a change to the *graph*, never to the values:
 
 Steps are 0-based as in the library: xs[t] is step t, hs[t] the state entering it, hs[t+1] its output.
 Besides the model: the autograd reference the test suite and the chapters check the numpy library against
-(``loss_and_grads``, ``autograd_loss_and_grads``, ``forward``, ``gradient_map``), the graph inspection used in
+(``loss_and_grads``, ``forward``, ``gradient_map``), the graph inspection used in
 the chapter (``graph_stats``), per-step gradient norms by ``retain_grad`` (``state_gradient_norms``,
 ``per_term_grad_norms``) (the chapter's exercise checkers are in ``bptt.present.pytorch_exercises``).
-This module and ``bptt.charlm`` are the only ones in the library that import torch.
+This module, ``bptt.studies.charlm`` and (inside its torch helpers) ``bptt.studies.deep_study`` are the only
+ones in the library that import torch.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from torch import nn
 
 from ..core.validation import ACTIVATIONS, METHODS, choice
 from ..core.backward import truncation_options
+from ..core.truncation import carry_multipliers
 from ..core.params import RNNParams, array_size
 from ..core.rnn import check_inputs, check_labels
 
@@ -123,32 +125,23 @@ def _as_tensor(a: Any, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype)
 
 
-def loss_and_grads(params: RNNParams, xs: Any, ys: Any, h0: Any = None, *, activation: str = "tanh",
-                   method: str = "bptt", window: int | None = None, detach_every: int | None = None,
-                   keep_prob: float | None = None, rng: Any = None) -> tuple[float, RNNParams]:
-    """``bptt.loss_and_grads`` by torch.autograd in float64, with the same signature and semantics.
+def loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
+                   activation: str = "tanh", method: str = "bptt", window: int | None = None,
+                   detach_every: int | None = None, xi: ArrayLike | None = None) -> tuple[float, RNNParams]:
+    """``bptt.loss_and_grads`` by torch.autograd in float64, with the same signature and semantics (the
+    reference the test suite checks the library against).
 
     xs: (T, B, D), ys: (T, B) int in [0, K), h0: (B, H) or None. method "bptt" and "naive" build the same
-    graph (autograd has one way to sum the paths); "randomized" draws xi = ``bptt.draw_xi(T, keep_prob, rng)``,
-    the draws the library makes from the same rng. Returns (loss, grads as RNNParams).
+    graph (autograd has one way to sum the paths); window, detach_every and the randomized factors xi (T,)
+    (from ``bptt.draw_xi``) change the graph, never the values. Returns (loss, grads as RNNParams).
     """
-    method = choice(method, "method", METHODS)
+    choice(method, "method", METHODS)
+    choice(activation, "activation", ACTIVATIONS)
     xs_np, h0_np = check_inputs(params, xs, h0)
     ys_np = check_labels(params, xs_np, ys)
     T = xs_np.shape[0]
-    window, detach_every, xi = truncation_options(T, method, window, detach_every, keep_prob, rng)
-    return autograd_loss_and_grads(params, xs_np, ys_np, h0_np, activation=activation, window=window,
-                                   detach_every=detach_every, xi=xi)
-
-
-def autograd_loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: ArrayLike | None = None, *,
-                            activation: str = "tanh", window: int | None = None, detach_every: int | None = None,
-                            xi: ArrayLike | None = None) -> tuple[float, RNNParams]:
-    """The autograd loss and gradients for already drawn truncation factors ``xi`` (T,) (or None): what
-    ``loss_and_grads`` computes after checking its arguments, and the reference the test suite uses."""
-    xs_np, h0_np = check_inputs(params, xs, h0)
-    ys_np = check_labels(params, xs_np, ys)
-    T = xs_np.shape[0]
+    window, _ = truncation_options(T, window, detach_every, xi)     # checks all three
+    xi = None if xi is None else carry_multipliers(T, xi=xi)       # as a float64 (T,) array
     model = TorchRNN.from_params(params, activation=activation)
     x, y, h_init = _as_tensor(xs_np), torch.as_tensor(ys_np, dtype=torch.long), _as_tensor(h0_np)
     hs, logits = model.unroll(x, h_init, detach_every=detach_every, xi=xi)

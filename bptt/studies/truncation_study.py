@@ -11,9 +11,8 @@ and writes hs[t + 1]; "h_{k-1}" is hs[k].
 
 Contents: a model whose gradient has long memory (``long_memory_problem``), pair contributions
 (``bptt.copy_contributions(...).W``), the contraction (``combine``), many randomized weight matrices at once
-(``randomized_weights``), error measures (``relative_error``, ``cosine``), cost counts
-(``backward_products``, ``peak_states``), the exact variance of the randomized estimator
-(``randomized_variance``); the chapter's exercise checkers are in ``bptt.present.trunc_exercises``.
+(``randomized_weights``), cost counts (``backward_products``, ``peak_states``), the exact variance of the
+randomized estimator (``randomized_variance``); error measures are ``bptt.relative_error`` and ``bptt.cosine``; the chapter's exercise checkers are in ``bptt.present.trunc_exercises``.
 """
 from __future__ import annotations
 
@@ -22,12 +21,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.validation import nonneg_number, positive_int, probability
-from .demo import orthogonal
+from ..core.diagnostics import relative_error
 from ..core.params import RNNParams
+from ..core.spectral import orthogonal
 from ..core.truncation import carry_multipliers, path_weights
 
-__all__ = ["Problem", "long_memory_problem", "combine", "randomized_weights",
-           "relative_error", "cosine", "backward_products", "peak_states", "randomized_variance",
+__all__ = ["Problem", "long_memory_problem", "combine", "randomized_weights", "backward_products", "peak_states", "randomized_variance",
            "running_mean_errors", "lookback_steps"]
 
 
@@ -97,31 +96,6 @@ def randomized_weights(T: int, keep_prob: float, n_draws: int, rng: Any = None) 
         diag = diag[:, 1:] * xi[:, 1:T - lag + 1]
         P[:, t[lag:], t[:T - lag]] = diag
     return xi, P
-
-
-def relative_error(g: Any, ref: Any) -> np.ndarray:
-    """||g - ref|| / ||ref|| (Frobenius over the trailing ref.ndim axes), vectorised over g's leading axes.
-    g: (..., *ref.shape). Returns (...,)."""
-    g, ref = np.asarray(g, dtype=float), np.asarray(ref, dtype=float)
-    if ref.ndim == 0 or g.shape[g.ndim - ref.ndim:] != ref.shape:
-        raise ValueError(f"g must have shape (..., {ref.shape}) matching ref, got {g.shape}")
-    nref = np.linalg.norm(ref)
-    if nref == 0:
-        raise ValueError("ref is the zero gradient; the relative error is undefined")
-    axes = tuple(range(g.ndim - ref.ndim, g.ndim))
-    return np.sqrt(np.sum((g - ref) ** 2, axis=axes)) / nref
-
-
-def cosine(g: Any, ref: Any) -> np.ndarray:
-    """Cosine similarity <g, ref> / (||g|| ||ref||) over the trailing ref.ndim axes, vectorised over g's
-    leading axes (0 where g = 0). g: (..., *ref.shape). Returns (...,)."""
-    g, ref = np.asarray(g, dtype=float), np.asarray(ref, dtype=float)
-    if ref.ndim == 0 or g.shape[g.ndim - ref.ndim:] != ref.shape:
-        raise ValueError(f"g must have shape (..., {ref.shape}) matching ref, got {g.shape}")
-    axes = tuple(range(g.ndim - ref.ndim, g.ndim))
-    ng = np.sqrt(np.sum(g * g, axis=axes))
-    dot = np.sum(g * ref, axis=axes)
-    return np.where(ng > 0, dot / np.where(ng > 0, ng, 1.0) / np.linalg.norm(ref), 0.0)
 
 
 def backward_products(T: int, window: Any = None) -> np.ndarray:

@@ -1,5 +1,7 @@
 """Vanishing and exploding gradients: the Jacobian-product bound, scaled recurrent matrices, a loss cliff
-and what clipping does to the direction of a step (Pascanu, Mikolov & Bengio 2013).
+and what clipping does to the direction of a step (Pascanu, Mikolov & Bengio 2013). The sizes of W
+(``bptt.spectral_radius``, ``bptt.top_singular_value``), clipping (``bptt.clip_grad_norm``,
+``bptt.clip_elementwise``) and ``bptt.cosine`` are in the core.
 
 Equation labels refer to ``book/06_vanishing.ipynb``:
 
@@ -14,50 +16,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
 
-from ..core.clipping import clip_vector_elementwise, clip_vector_norm
-from ..core.validation import as_float_array, choice, nonneg_number, positive_int, square_matrix
 from ..core.activations import DERIVATIVE_BOUND, sigmoid
 from ..core.diagnostics import gradient_norms, lag_profile
 from ..core.params import RNNParams
-from .truncation_study import cosine as vector_cosine
+from ..core.spectral import scale_to_spectral_radius, scale_to_top_singular_value
+from ..core.validation import choice, nonneg_number, positive_int, square_matrix
 
 ACTIVATION_NAMES = tuple(DERIVATIVE_BOUND)
 
 
 # --------------------------------------------------------------------------- the size of W
-def spectral_radius(W: Any) -> float:
-    """rho(W) = max |eigenvalue| of W: (H, H). The per-step growth rate of W^n for large n."""
-    return float(np.max(np.abs(np.linalg.eigvals(square_matrix(W)))))
-
-
-def top_singular_value(W: Any) -> float:
-    """sigma_max(W) = ||W||_2, the most W can stretch any vector in one step. W: (H, H)."""
-    return float(np.linalg.norm(square_matrix(W), 2))
-
-
-def _rescaled(W: Any, target: float, name: str, measure: Any, zero_msg: str) -> np.ndarray:
-    """W times the positive scalar that makes ``measure(W)`` equal ``target`` (>= 0)."""
-    W = square_matrix(W)
-    target = nonneg_number(target, name)
-    current = measure(W)
-    if current == 0:
-        raise ValueError(zero_msg)
-    return W * (target / current)
-
-
-def scale_to_spectral_radius(W: Any, rho: float) -> np.ndarray:
-    """W: (H, H) multiplied by a positive scalar so that its spectral radius is ``rho`` (>= 0)."""
-    return _rescaled(W, rho, "rho", spectral_radius,
-                     "W has spectral radius 0 (nilpotent or zero), so no scaling can reach rho > 0")
-
-
-def scale_to_top_singular_value(W: Any, sigma: float) -> np.ndarray:
-    """W: (H, H) multiplied by a positive scalar so that ||W||_2 = ``sigma`` (>= 0)."""
-    return _rescaled(W, sigma, "sigma", top_singular_value, "W is the zero matrix, so no scaling can reach sigma > 0")
-
-
 def power_norm_rates(W: Any, n_max: int) -> np.ndarray:
     """||W^n||_2^(1/n) for n = 1 .. n_max: (n_max,). Starts at sigma_max(W) and tends to rho(W)
     (Gelfand's formula), which is why rho, not sigma_max, sets the long-run rate of a linear RNN."""
@@ -189,62 +158,7 @@ def cliff_loss_and_grad(w: Any, b: Any, *, steps: int = 15, h0: float = 0.5, tar
     return loss, dw, db
 
 
-def descend(start: Any, lr: float, n_steps: int, *, clip: str | None = None, threshold: float = 5.0,
-            **cliff_kw: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient descent on the cliff loss from ``start`` = (w, b). clip: None, "norm" (eq-van-clip-norm)
-    or "element" (eq-van-clip-elem) with ``threshold``. Returns (path: (n_steps+1, 2), losses: (n_steps+1,))."""
-    theta = as_float_array(start, "start", 1)
-    if theta.shape != (2,):
-        raise ValueError(f"start must be (w, b), got shape {theta.shape}")
-    lr, n_steps = nonneg_number(lr, "lr", strict=True), positive_int(n_steps, "n_steps")
-    if clip is not None:
-        choice(clip, "clip", ("norm", "element"))
-    path, losses = [theta.copy()], []
-    for _ in range(n_steps + 1):
-        loss, dw, db = cliff_loss_and_grad(theta[0], theta[1], **cliff_kw)
-        losses.append(float(loss))
-        if len(path) == n_steps + 1:
-            break
-        g = np.array([float(dw), float(db)])
-        if clip == "norm":
-            g = clip_norm(g, threshold)
-        elif clip == "element":
-            g = clip_element(g, threshold)
-        theta = theta - lr * g
-        path.append(theta.copy())
-    return np.array(path), np.array(losses)
-
-
-# --------------------------------------------------------------------------- clipping and direction
-def _vector(g: Any, name: str = "g") -> np.ndarray:
-    if isinstance(g, RNNParams):
-        return g.flat()
-    g = np.asarray(g, dtype=float).ravel()
-    if g.size == 0 or not np.all(np.isfinite(g)):
-        raise ValueError(f"{name} must be a non-empty finite vector (or an RNNParams)")
-    return g
-
-
-def clip_norm(g: ArrayLike, max_norm: float) -> NDArray[np.float64]:
-    """g * min(1, max_norm / ||g||) for a flat vector g: (n,) (eq-van-clip-norm; keeps the direction)."""
-    return clip_vector_norm(_vector(g), max_norm)
-
-
-def clip_element(g: ArrayLike, limit: float) -> NDArray[np.float64]:
-    """Each entry of g: (n,) clipped to [-limit, limit] (eq-van-clip-elem; min-char-rnn uses 5)."""
-    return clip_vector_elementwise(_vector(g), limit)
-
-
-def cosine(a: ArrayLike, b: ArrayLike) -> float:
-    """cos of the angle between two vectors (or two RNNParams, flattened). 1 = same direction."""
-    a, b = _vector(a, "a"), _vector(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same number of entries, got {a.size} and {b.size}")
-    if not (np.any(a) and np.any(b)):
-        raise ValueError("the cosine of a zero vector is undefined")
-    return float(np.clip(vector_cosine(a, b), -1.0, 1.0))
-
-
+# --------------------------------------------------------------------------- exercises
 def exercise_matrix() -> np.ndarray:
     """The recurrent matrix of exercise vanishing-2: a seeded 16 x 16 Gaussian matrix, std 0.15."""
     return np.random.default_rng(2013).normal(0.0, 0.15, (16, 16))

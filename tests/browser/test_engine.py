@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import bptt
-from bptt import paths, vanishing   # chapter modules, reachable by these names whatever the package layout
 from book_site import ROOT, book_pages, serve_directory
 from test_book_pages import THIRD_PARTY_NOISE
 
@@ -145,16 +144,12 @@ def config(seed: int) -> dict:
     xi = bptt.draw_xi(T, keep_prob, xi_seed) if use_xi else None
 
     # the Python library's answers
-    if use_xi:
-        loss, grads = bptt.loss_and_grads(params, xs, ys, h0, activation=activation, method="randomized",
-                                          keep_prob=keep_prob, rng=xi_seed, window=window, detach_every=detach)
-    else:
-        loss, grads = bptt.loss_and_grads(params, xs, ys, h0, activation=activation, window=window,
-                                          detach_every=detach)
+    loss, grads = bptt.loss_and_grads(params, xs, ys, h0, activation=activation, window=window, detach_every=detach,
+                                      xi=xi)
     G = bptt.gradient_norms(params, xs, ys, h0, activation=activation, window=window, detach_every=detach, xi=xi)
     hs, logits = bptt.forward(params, xs, h0, activation=activation)
     P = bptt.path_weights(T, window=window, detach_every=detach, xi=xi)   # how strongly L_t reaches step k
-    copies = paths.copy_contributions(params, xs, ys, h0, activation=activation).norms("W") * P
+    copies = bptt.copy_contributions(params, xs, ys, h0, activation=activation).norms("W") * P
     terms = sorted({T - 1, int(rng.integers(0, T))})
     max_norm = float(rng.uniform(0.1, 1.5)) * grads.norm()
     clipped, norm = bptt.clip_grad_norm(grads, max_norm)
@@ -260,7 +255,7 @@ def test_cosine_relative_error_and_lag_profile_match_python(engine):
     for s in range(0, N_CONFIGS, 7):
         c = config(s)
         a, b = params_json(c["grads"]), params_json(c["clipped_elem"])
-        np.testing.assert_allclose(engine.call("cosine", a, b), vanishing.cosine(c["grads"], c["clipped_elem"]), rtol=RTOL)
+        np.testing.assert_allclose(engine.call("cosine", a, b), bptt.cosine(c["grads"], c["clipped_elem"]), rtol=RTOL)
         fa, fb = c["clipped_elem"].flat(), c["grads"].flat()
         np.testing.assert_allclose(engine.call("relativeError", b, a),
                                    np.linalg.norm(fa - fb) / np.linalg.norm(fb), rtol=RTOL)

@@ -233,13 +233,13 @@ ANSWER_JS = """(div) => {
 @pytest.mark.parametrize("rel", [p for p in PAGES if Path(p).name[:2].isdigit()])
 def test_answer_boxes_check_answers_in_the_browser(browser, html_root, rel):
     """Every exercise of the static page either has an answer box that accepts the right answer and
-    rejects a wrong one (as bptt.check would), or says how to run it; no verdict shows before an answer."""
+    rejects a wrong one (as the Python check would), or says how to run it; no verdict shows before an answer."""
     context = browser.new_context(viewport=VIEWPORTS["phone"])
     page = context.new_page()
     try:
         page.goto((html_root / rel).as_uri(), wait_until="load")
         boxes = page.locator(".bptt-answer")
-        assert boxes.count(), f"{rel}: no exercise answer boxes (bptt.check(name, None) in the exercise cells)"
+        assert boxes.count(), f"{rel}: no exercise answer boxes (check(name, None) in the exercise cells)"
         for i in range(boxes.count()):
             div = boxes.nth(i)
             div.scroll_into_view_if_needed()
