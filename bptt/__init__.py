@@ -33,6 +33,9 @@ LSTM
 Deep and bidirectional RNNs
     CellParams, DeepRNNParams, deep_forward, deep_loss_and_grads, deep_input_grads, deep_gradient_norms,
     input_connectivity
+Beyond BPTT: online gradients and memory budgets
+    rtrl_loss_and_grads, snap1_loss_and_grads, uoro_loss_and_grads, loss_and_grads_budget,
+    checkpoint_cost, checkpoint_schedule, peak_stored, Action
 Data shipped with the package
     data_path, load_json, __version__
 
@@ -59,6 +62,8 @@ from .core.lstm import (LSTMCache, LSTMParams, lstm_forward, lstm_gradient_norms
                         lstm_step, lstm_step_back, n_lstm_params)
 from .core.deep import (CellParams, DeepRNNParams, deep_forward, deep_gradient_norms, deep_input_grads,
                         deep_loss_and_grads, input_connectivity)
+from .core.online import rtrl_loss_and_grads, snap1_loss_and_grads, uoro_loss_and_grads
+from .core.budget import Action, checkpoint_cost, checkpoint_schedule, loss_and_grads_budget, peak_stored
 from .data import data_path, load_json
 
 #: the package version (pyproject.toml's ``version``; tests/test_layers.py checks they agree)
