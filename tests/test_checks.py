@@ -83,7 +83,7 @@ def test_exercises_that_need_python_get_no_box():
 
 
 @pytest.mark.parametrize("name", ["loss-2", "trunc-3", "vanishing-2", "vanishing-3", "lstm-2", "pytorch-2",
-                                  "vanishing-1", "forward-1", "loss-1", "trunc-2", "lstm-1"])
+                                  "vanishing-1", "forward-1", "loss-1", "trunc-2", "lstm-1", "loss-4", "deep-3"])
 def test_typed_answers_pass_at_3_significant_digits_and_fail_3_percent_off(name):
     """What a reader copies from a printed value is right; an answer 3 % off is not, and the verdict says
     neither how far off it is nor the answer."""
@@ -117,3 +117,12 @@ def test_hints_carry_no_internal_labels():
     for name in checks.exercises():
         hint = checks._REGISTRY[name][1]
         assert "eq-" not in hint, f"{name}: {hint}"
+
+
+def test_every_close_box_accepts_3_significant_digits():
+    """No typed answer is checked tighter than a reader can copy it (a checker with its own rtol would be)."""
+    for name in checks.exercises():
+        box = bptt.check(name, None).box
+        if box is None or box["rule"] != "close":
+            continue
+        assert box["rtol"] == checks.ANSWER_RTOL and box["atol"] <= 1e-9 * np.max(np.abs(box["expected"])), name

@@ -6,7 +6,9 @@ pass, gradient-flow map G, per-copy contributions and clipping must equal bptt's
 engine is loaded the two ways a reader's browser loads it: imported over HTTP, and, from a file:// page
 (where Chromium refuses module imports), through a blob: URL made from the file's text. Bad input must
 throw an Error that says what was expected; overflowing settings must not throw. The built site must
-serve the same file at _static/lab/bptt.js, importable both ways.
+serve the same file at _static/lab/bptt.js, importable both ways. The live widget's own numbers (path weights,
+the lag panel's profile, bound and factor, the rescaled network, the impulse response, the colour range) match
+Python too, and the lag bound holds (bound >= measured, factor <= gamma sigma_max) on random configurations.
 """
 from __future__ import annotations
 

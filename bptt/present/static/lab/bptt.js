@@ -36,6 +36,12 @@
 //   drawXi(T, keepProb, rng) -> [T]                                                       bptt.draw_xi
 //   makeRng(seed) -> { random, normal, integer };  makeProblem({ T, B, D, H, K, rho, wKind, inputScale, seed })
 //   spectralRadius(W), topSingularValue(W) -> number;  ACTIVATIONS;  DERIVATIVE_BOUND
+// and every number the live widget (widget.js) shows:
+//   pathWeights(T, opts) -> P: T×T                                                        bptt.path_weights
+//   lagBound(G, rate), stepFactor(G), lagPanel(G, sigmaMax, activation)   the lag panel (profile_bound, eq-van-loss-bound)
+//   withRadius(params, rho, radius, inputScale), impulseResponse(params, T, opts)      (demo.impulse + forward)
+//   vectorNorm(v), logColourRange(values, maxDecades), zeroCause(G, P, t, k)
+//   widgetPanels(settings, views): all of the above for the widget's settings;  WIDGET_DIMS, EXPLODING
 //
 // Internally every array is a flat Float64Array; one step's backward rule (stepBack) is shared by the
 // loops that sweep the (t, k) triangle, as in backward.py.
