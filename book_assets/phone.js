@@ -1,6 +1,7 @@
 /* bptt-book on narrow screens (issue 18, item 9); styles in book.css ("Phones").
    - Display equations and tables wider than their box scroll in it: mark them (class bptt-scrolls: the
-     CSS draws a shadow at each edge with more to show), make them keyboard-focusable, label them.
+     CSS fades out each edge with more to show: bptt-more-left / -right), make them keyboard-focusable,
+     label them.
    - Wrapped code keeps its indentation: each line of a code block hangs its continuation lines below
      its own indent.
    - Widgets reserve their space while they load: the output that holds a widget gets a min-height
@@ -10,6 +11,12 @@
   "use strict";
   var PHONE = "(max-width: 640px)";   // bptt.plotting.PHONE_MEDIA
 
+  function edges(el) {   // which edges have more to show: the CSS fades them out
+    var scrolls = el.classList.contains("bptt-scrolls");
+    el.classList.toggle("bptt-more-left", scrolls && el.scrollLeft > 1);
+    el.classList.toggle("bptt-more-right", scrolls && el.scrollLeft + el.clientWidth < el.scrollWidth - 1);
+  }
+
   function markScrollables() {
     // MathJax's display container scrolls by itself (the theme's overflow-x: auto); a table scrolls in the
     // theme's container
@@ -17,6 +24,11 @@
     document.querySelectorAll(boxes).forEach(function (el) {
       var scrolls = el.scrollWidth > el.clientWidth + 1;
       el.classList.toggle("bptt-scrolls", scrolls);
+      edges(el);
+      if (scrolls && !el.dataset.bpttEdges) {
+        el.dataset.bpttEdges = "1";
+        el.addEventListener("scroll", function () { edges(el); }, {passive: true});
+      }
       if (scrolls) {
         el.setAttribute("tabindex", "0");
         el.setAttribute("role", "region");
