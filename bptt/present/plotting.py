@@ -136,11 +136,13 @@ def _tight_width_in(fig: Figure) -> float:
 
 
 def figure_png(fig: Figure, *, width_px: int = STORED_WIDTH_PX, colors: int | None = PALETTE_COLORS,
-               min_dpi: float = 0.0, close: bool = True) -> bytes:
+               min_dpi: float = 0.0, close: bool = True, tight: bool = True) -> bytes:
     """The figure as PNG bytes, ``width_px`` pixels wide (cropped to its content), at least ``min_dpi``.
 
     colors: quantize to an adaptive palette of that many colours (no dithering); None keeps full colour.
-    close: close the figure, so a notebook does not show it a second time."""
+    close: close the figure, so a notebook does not show it a second time.
+    tight: crop to the content (one more layout pass); False saves the whole canvas (a figure already laid
+    out to fill it, as by constrained layout)."""
     if width_px < 16:
         raise ValueError(f"width_px must be at least 16 pixels, got {width_px}")
     if colors is not None and not 2 <= colors <= 256:
@@ -148,9 +150,10 @@ def figure_png(fig: Figure, *, width_px: int = STORED_WIDTH_PX, colors: int | No
     if fig.canvas is None:  # pragma: no cover - a Figure() made without pyplot
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         FigureCanvasAgg(fig)
-    dpi = max(width_px / _tight_width_in(fig), float(min_dpi))
+    width_in = _tight_width_in(fig) if tight else float(fig.get_size_inches()[0])
+    dpi = max(width_px / width_in, float(min_dpi))
     buf = BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=_PAD_IN,
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None, pad_inches=_PAD_IN,
                 facecolor=fig.get_facecolor())
     if close:
         plt.close(fig)
@@ -327,8 +330,9 @@ def phone_png(fig: Figure, *, width_px: int = PHONE_STORED_WIDTH_PX, colors: int
     with phone_layout(fig, pt) as changed:
         if not changed:
             return None
-        fraction = smallest_text_fraction(fig, max(pt, phone_font_pt()))
-        png = figure_png(fig, width_px=width_px, colors=colors, close=False)
+        # constrained layout fills the canvas: save it whole (no second layout pass to crop it)
+        fraction = max(pt, phone_font_pt()) / 72 / PHONE_WIDTH_IN
+        png = figure_png(fig, width_px=width_px, colors=colors, close=False, tight=False)
     return png, fraction
 
 
