@@ -6,13 +6,14 @@ text of each image as a fraction of its width (``TEXT_KEY`` / ``PHONE_TEXT_KEY``
 image's width and height from that metadata, so this extension wraps its image renderer: the phone PNG is
 written next to the figure's, and the page shows
 
-    <picture><source media="(max-width: 640px)" srcset="…/_images/<hash>.png"><img …></picture>
+    <picture><source media="(max-width: 640px)" srcset="…/_images/phone-<hash>.png"><img …></picture>
 
 The ``img`` keeps its alt text (_ext/bptt_figures.py) and carries ``bptt-text-N`` classes (desktop) and a
 ``data-phone-text`` attribute, from which the browser tests compute the size of the text they see."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from binascii import a2b_base64
 from pathlib import Path
@@ -63,6 +64,12 @@ def wrap_images(app: Any, doctree: nodes.document, docname: str) -> None:
 
 
 def visit_phone_picture(self: Any, node: phone_picture) -> None:
+    node["body_start"] = len(self.body)
+
+
+def depart_phone_picture(self: Any, node: phone_picture) -> None:
+    """Wrap the ``<img>`` the image node wrote in the <picture> (inside the link to the full-size image
+    that Sphinx may put around it: <picture> must hold the <img> itself)."""
     source = Path(node["phone"])
     target = Path(self.builder.outdir) / self.builder.imagedir / source.name
     if source.exists() and not target.exists():
@@ -70,12 +77,12 @@ def visit_phone_picture(self: Any, node: phone_picture) -> None:
         shutil.copyfile(source, target)
     src = f"{self.builder.imgpath}/{source.name}"
     text = plotting.text_class(float(node["phone_text"])).removeprefix("bptt-text-")
-    self.body.append(f'<picture class="bptt-picture" data-phone-text="{text}">'
-                     f'<source media="{plotting.PHONE_MEDIA}" srcset="{src}">')
-
-
-def depart_phone_picture(self: Any, node: phone_picture) -> None:
-    self.body.append("</picture>")
+    opening = (f'<picture class="bptt-picture" data-phone-text="{text}">'
+               f'<source media="{plotting.PHONE_MEDIA}" srcset="{src}">')
+    start = node["body_start"]
+    written = "".join(self.body[start:])
+    del self.body[start:]
+    self.body.append(re.sub(r"(<img\b[^>]*>)", lambda m: opening + m.group(1) + "</picture>", written, count=1))
 
 
 def _skip(self: Any, node: phone_picture) -> None:

@@ -1,6 +1,9 @@
 /* bptt-book on narrow screens (issue 18, item 9); styles in book.css ("Phones").
    - Display equations and tables wider than their box scroll in it: mark them (class bptt-scrolls: the
-     CSS draws a shadow at each edge with more to show), make them keyboard-focusable, label them.
+     CSS fades out each edge with more to show: bptt-more-left / -right), make them keyboard-focusable,
+     label them.
+   - Wrapped code keeps its indentation: each line of a code block hangs its continuation lines below
+     its own indent.
    - Widgets reserve their space while they load: the output that holds a widget gets a min-height
      computed from the widget's saved state (frame widgets: the first frame's aspect ratio and the
      controls; live widgets: their panels and controls), removed once the widget has rendered. */
@@ -8,17 +11,48 @@
   "use strict";
   var PHONE = "(max-width: 640px)";   // bptt.plotting.PHONE_MEDIA
 
+  function edges(el) {   // which edges have more to show: the CSS fades them out
+    var scrolls = el.classList.contains("bptt-scrolls");
+    el.classList.toggle("bptt-more-left", scrolls && el.scrollLeft > 1);
+    el.classList.toggle("bptt-more-right", scrolls && el.scrollLeft + el.clientWidth < el.scrollWidth - 1);
+  }
+
   function markScrollables() {
-    document.querySelectorAll(".bd-article div.math, .bd-article .pst-scrollable-table-container").forEach(function (el) {
+    // MathJax's display container scrolls by itself (the theme's overflow-x: auto); a table scrolls in the
+    // theme's container
+    var boxes = ".bd-article div.math, .bd-article div.math > mjx-container[display=true], .bd-article .pst-scrollable-table-container";
+    document.querySelectorAll(boxes).forEach(function (el) {
       var scrolls = el.scrollWidth > el.clientWidth + 1;
       el.classList.toggle("bptt-scrolls", scrolls);
+      edges(el);
+      if (scrolls && !el.dataset.bpttEdges) {
+        el.dataset.bpttEdges = "1";
+        el.addEventListener("scroll", function () { edges(el); }, {passive: true});
+      }
       if (scrolls) {
         el.setAttribute("tabindex", "0");
         el.setAttribute("role", "region");
-        el.setAttribute("aria-label", el.matches("div.math") ? "equation (scrolls sideways)" : "table (scrolls sideways)");
+        el.setAttribute("aria-label", el.closest("div.math") ? "equation (scrolls sideways)" : "table (scrolls sideways)");
       } else if (el.getAttribute("role") === "region") {
         el.removeAttribute("tabindex"); el.removeAttribute("role"); el.removeAttribute("aria-label");
       }
+    });
+  }
+
+  function indentCode() {
+    // each line of a code block becomes an inline-block span as wide as the block with a hanging indent
+    // (its own indent + 4 columns); the newlines stay between the spans, so the text, the copy button's
+    // innerText and the layout of unwrapped lines do not change. Pygments closes its spans at every line
+    // end, so the HTML splits into whole lines.
+    document.querySelectorAll(".cell_input div.highlight pre, div.highlight pre").forEach(function (pre) {
+      if (pre.dataset.bpttLines) return;
+      pre.dataset.bpttLines = "1";
+      pre.innerHTML = pre.innerHTML.split("\n").map(function (line) {
+        if (!line) return line;
+        var text = line.replace(/<[^>]*>/g, "").replace(/&nbsp;/g, " ");
+        var indent = (text.match(/^ */) || [""])[0].length;
+        return '<span class="bptt-code-line" style="--bptt-indent:' + indent + 'ch">' + line + "</span>";
+      }).join("\n");
     });
   }
 
@@ -87,6 +121,7 @@
 
   function start() {
     reserveWidgetSpace();
+    indentCode();
     markScrollables();
     window.addEventListener("resize", markScrollables);
     var mj = window.MathJax;

@@ -9,7 +9,7 @@ to ``MAX_FIGURE_WIDTH_IN`` inches wide pass). Functions draw into a given Axes a
 
 On a phone (a window up to ``PHONE_MEDIA``'s width) the column is about ``PHONE_COLUMN_PX`` CSS pixels, and
 a desktop figure scaled to it would show 3-6 px text. Every figure therefore also has a phone rendering
-(``phone_png``): the same figure redrawn at most ``PHONE_MAX_WIDTH_IN`` wide with its panels stacked in one
+(``phone_png``): the same figure redrawn at most ``PHONE_WIDTH_IN`` wide with its panels stacked in one
 column (``phone_layout``), so its text is >= ``PHONE_MIN_TEXT_PX``. The notebook formatter stores it in the
 PNG output's metadata (``PHONE_KEY``); the book's Sphinx extension (_ext/bptt_phone.py) serves it with a
 ``<picture>`` element. Each stored image also records its smallest text as a fraction of its width
@@ -59,10 +59,11 @@ PHONE_MEDIA = "(max-width: 640px)"
 PHONE_COLUMN_PX = 342
 #: the smallest text a figure may show on that phone, in CSS px
 PHONE_MIN_TEXT_PX = 9.0
-#: a phone rendering is at most this wide (in): 11 pt text then shows >= 10 px in the phone column
-PHONE_MAX_WIDTH_IN = 5.0
-#: pixels a phone rendering is wide: >= 1.5 x the phone column up to the PHONE_MEDIA width's column
-PHONE_STORED_WIDTH_PX = 800
+#: a phone rendering is this wide (in): 11 pt text then shows >= 10 px in the phone column; smaller
+#: fonts are raised to phone_font_pt() (about 9.6 pt) in it
+PHONE_WIDTH_IN = 5.0
+#: pixels a phone rendering is wide: >= 1.5 x the phone column (1.87 x at 390 px)
+PHONE_STORED_WIDTH_PX = 640
 #: output-metadata keys of the PNG formatter: the phone rendering (base64 PNG) and the smallest text of
 #: each image as a fraction of the image's width
 PHONE_KEY = "bptt_phone"
@@ -101,13 +102,14 @@ def _ipython_png(fig: Figure) -> tuple[bytes, dict[str, int]] | None:
     """IPython's PNG formatter for figures: STORED_WIDTH_PX wide, shown at the figure's own size."""
     if not fig.axes and not fig.lines:
         return None
+    pt = smallest_font_pt(fig)  # one draw; the phone rendering reuses it
     png = figure_png(fig, close=False)
     width_in = _tight_width_in(fig)
     css_width = int(round(width_in * fig.dpi))
     w, h = _png_size(png)
     meta: dict[str, Any] = {"width": css_width, "height": int(round(css_width * h / w)),
-                            TEXT_KEY: round(smallest_text_fraction(fig), 5)}
-    phone = phone_png(fig)
+                            TEXT_KEY: round(pt / 72 / width_in, 5)}
+    phone = phone_png(fig, font_pt=pt)
     if phone is not None:
         meta[PHONE_KEY] = base64.b64encode(phone[0]).decode("ascii")
         meta[PHONE_TEXT_KEY] = round(phone[1], 5)
@@ -134,11 +136,13 @@ def _tight_width_in(fig: Figure) -> float:
 
 
 def figure_png(fig: Figure, *, width_px: int = STORED_WIDTH_PX, colors: int | None = PALETTE_COLORS,
-               min_dpi: float = 0.0, close: bool = True) -> bytes:
+               min_dpi: float = 0.0, close: bool = True, tight: bool = True) -> bytes:
     """The figure as PNG bytes, ``width_px`` pixels wide (cropped to its content), at least ``min_dpi``.
 
     colors: quantize to an adaptive palette of that many colours (no dithering); None keeps full colour.
-    close: close the figure, so a notebook does not show it a second time."""
+    close: close the figure, so a notebook does not show it a second time.
+    tight: crop to the content (one more layout pass); False saves the whole canvas (a figure already laid
+    out to fill it, as by constrained layout)."""
     if width_px < 16:
         raise ValueError(f"width_px must be at least 16 pixels, got {width_px}")
     if colors is not None and not 2 <= colors <= 256:
@@ -146,9 +150,10 @@ def figure_png(fig: Figure, *, width_px: int = STORED_WIDTH_PX, colors: int | No
     if fig.canvas is None:  # pragma: no cover - a Figure() made without pyplot
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         FigureCanvasAgg(fig)
-    dpi = max(width_px / _tight_width_in(fig), float(min_dpi))
+    width_in = _tight_width_in(fig) if tight else float(fig.get_size_inches()[0])
+    dpi = max(width_px / width_in, float(min_dpi))
     buf = BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=_PAD_IN,
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None, pad_inches=_PAD_IN,
                 facecolor=fig.get_facecolor())
     if close:
         plt.close(fig)
@@ -168,10 +173,11 @@ def smallest_text_px(fig: Figure, column_px: float = COLUMN_PX) -> float:
     return smallest_text_fraction(fig) * column_px
 
 
-def smallest_text_fraction(fig: Figure) -> float:
+def smallest_text_fraction(fig: Figure, font_pt: float | None = None) -> float:
     """The size of the smallest visible text of ``fig`` as a fraction of the stored image's width (the
-    figure as saved by figure_png); inf if it has no text."""
-    pt = smallest_font_pt(fig)
+    figure as saved by figure_png); inf if it has no text. font_pt: its smallest font, if known (it
+    takes a draw to find)."""
+    pt = smallest_font_pt(fig) if font_pt is None else font_pt
     return pt / 72 / _tight_width_in(fig) if np.isfinite(pt) else float("inf")
 
 
@@ -205,46 +211,57 @@ def _panels(fig: Figure) -> list[list[Axes]]:
     return sorted(groups, key=key)
 
 
-def phone_width_in(fig: Figure) -> float:
-    """The width (in) of the figure's phone rendering: at most PHONE_MAX_WIDTH_IN, and narrow enough that
-    its smallest font shows >= PHONE_MIN_TEXT_PX in the phone column."""
-    pt = smallest_font_pt(fig)
-    fit = pt / 72 * PHONE_COLUMN_PX / PHONE_MIN_TEXT_PX if np.isfinite(pt) else PHONE_MAX_WIDTH_IN
-    return min(PHONE_MAX_WIDTH_IN, 0.97 * fit)
+def phone_font_pt() -> float:
+    """The smallest font (pt) a phone rendering shows: PHONE_MIN_TEXT_PX in the phone column when the
+    rendering is PHONE_WIDTH_IN wide (with 2 % to spare)."""
+    return PHONE_MIN_TEXT_PX * 72 * PHONE_WIDTH_IN / PHONE_COLUMN_PX * 1.02
 
 
 @contextmanager
-def phone_layout(fig: Figure) -> Iterator[bool]:
-    """Temporarily lay ``fig`` out for a phone: at most ``phone_width_in(fig)`` wide, its panels (the
-    Axes of its grid or placed by hand) stacked in one column in reading order, each as tall as a row of
-    the original, laid out by matplotlib's constrained layout; colour bars follow the panels they belong
-    to (a bar shared by a row of panels spans them once stacked); y tick labels hidden by a shared y
-    axis come back. Yields whether the figure was changed (False: it is already narrow enough and has
-    one panel); the original size and layout are restored on exit."""
+def phone_layout(fig: Figure, font_pt: float | None = None) -> Iterator[bool]:
+    """Temporarily lay ``fig`` out for a phone: ``PHONE_WIDTH_IN`` wide, its panels (the Axes of its grid
+    or placed by hand) stacked in one column in reading order, each as tall as a row of the original,
+    laid out by matplotlib's constrained layout; colour bars follow the panels they belong to (a bar
+    shared by a row of panels spans them once stacked); y tick labels hidden by a shared y axis come
+    back; fonts smaller than ``phone_font_pt()`` are raised to it. Yields whether the figure was changed
+    (False: one panel whose text already reads on a phone); size, grid, fonts and layout engine are
+    restored on exit. font_pt: the figure's smallest font (``smallest_font_pt``), if known."""
     panels = _panels(fig)
-    width = phone_width_in(fig)
+    width = PHONE_WIDTH_IN
+    pt = smallest_font_pt(fig) if font_pt is None else font_pt
     old_w, old_h = (float(v) for v in fig.get_size_inches())
-    if not panels or (len(panels) == 1 and _tight_width_in(fig) <= width):
+    if not panels or (len(panels) == 1 and pt / 72 * PHONE_COLUMN_PX / _tight_width_in(fig) >= PHONE_MIN_TEXT_PX):
         yield False
         return
     rows = len({round(g[0].get_position(original=True).y1, 2) for g in panels})
     row_h = min(max(old_h / rows, 1.6), 3.6)
-    height = old_h * (width / old_w) if len(panels) == 1 else row_h * len(panels)
+    height = max(old_h * width / old_w, min(old_h, 2.2)) if len(panels) == 1 else row_h * len(panels)
     saved = [(ax, ax.get_subplotspec(), ax.get_position(original=True).frozen(),
               ax.get_position(original=False).frozen(),
               ax.yaxis.get_tick_params().get("labelleft"), [t.get_visible() for t in ax.get_yticklabels()])
              for ax in fig.axes]
     saved_info = {id(ax): (getattr(ax, "_colorbar_info", None), list(ax._colorbars)) for ax in fig.axes}
+    least = phone_font_pt()
+    raised = [(t, t.get_fontsize()) for t in fig.findobj(Text) if t.get_fontsize() < least]
+    retick: list[tuple[Any, float]] = []
     engine = fig.get_layout_engine()
     try:
         fig._layout_engine = None  # restored below; set_layout_engine refuses to swap with colour bars
         fig.set_size_inches(width, height)
+        for t, _ in raised:
+            t.set_fontsize(least)
         grid = GridSpec(len(panels), 1, figure=fig)
         for i, group in enumerate(panels):
             for ax in group:
                 ax.set_subplotspec(grid[i, 0])
                 if ax.yaxis.get_label_position() == "left":
                     ax.yaxis.set_tick_params(which="both", labelleft=True)
+        for ax in fig.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+                if any(t.label1.get_fontsize() < least for t in ticks):
+                    retick.append((axis, axis.get_major_ticks()[0].label1.get_fontsize() if ticks else least))
+                    axis.set_tick_params(which="both", labelsize=least)
         for cax in fig.axes:
             if _is_colorbar(cax):
                 _follow_parents(fig, cax)
@@ -253,6 +270,10 @@ def phone_layout(fig: Figure) -> Iterator[bool]:
         yield True
     finally:
         fig.set_size_inches(old_w, old_h)
+        for t, size in raised:
+            t.set_fontsize(size)
+        for axis, size in retick:
+            axis.set_tick_params(which="both", labelsize=size)
         for ax, spec, original, active, labelleft, visible in saved:
             info, bars = saved_info[id(ax)]
             if info is not None:
@@ -267,6 +288,7 @@ def phone_layout(fig: Figure) -> Iterator[bool]:
                 ax.yaxis.set_tick_params(which="both", labelleft=labelleft)
             for t, v in zip(ax.get_yticklabels(), visible):
                 t.set_visible(v)
+
         fig._layout_engine = engine
 
 
@@ -298,16 +320,19 @@ def _follow_parents(fig: Figure, cax: Axes) -> None:
         a._colorbars.append(cax)
 
 
-def phone_png(fig: Figure, *, width_px: int = PHONE_STORED_WIDTH_PX, colors: int | None = PALETTE_COLORS
-              ) -> tuple[bytes, float] | None:
+def phone_png(fig: Figure, *, width_px: int = PHONE_STORED_WIDTH_PX, colors: int | None = PALETTE_COLORS,
+              font_pt: float | None = None) -> tuple[bytes, float] | None:
     """The figure's phone rendering (see ``phone_layout``) as PNG bytes ``width_px`` wide, with its
     smallest text as a fraction of its width; None when the figure needs none (one panel, narrow
-    enough already). The figure itself is left as it was (and open)."""
-    with phone_layout(fig) as changed:
+    enough already). The figure itself is left as it was (and open). font_pt: the figure's smallest
+    font (``smallest_font_pt``), if known: it takes a draw to find, and the layout keeps the fonts."""
+    pt = smallest_font_pt(fig) if font_pt is None else font_pt
+    with phone_layout(fig, pt) as changed:
         if not changed:
             return None
-        fraction = smallest_text_fraction(fig)
-        png = figure_png(fig, width_px=width_px, colors=colors, close=False)
+        # constrained layout fills the canvas: save it whole (no second layout pass to crop it)
+        fraction = max(pt, phone_font_pt()) / 72 / PHONE_WIDTH_IN
+        png = figure_png(fig, width_px=width_px, colors=colors, close=False, tight=False)
     return png, fraction
 
 

@@ -22,6 +22,9 @@ from . import plotting
 
 #: the page budget the course keeps for one widget's embedded frames (base64 inflates PNG bytes by 4/3)
 DEFAULT_MAX_BYTES = 1_000_000
+#: pixels a phone frame is wide: >= 1.5 x the phone column (plotting.PHONE_COLUMN_PX), and small, because
+#: every frame is embedded in the page
+PHONE_FRAME_WIDTH_PX = 560
 
 
 @dataclass
@@ -88,7 +91,8 @@ def _as_control(spec: Any) -> Control:
 
 def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: float = 0.0,
                  colors: int | None = 64, max_bytes: int = DEFAULT_MAX_BYTES, title: str = "",
-                 alt: str = "", width_px: int = plotting.STORED_WIDTH_PX) -> widgets.VBox:
+                 alt: str = "", width_px: int = plotting.STORED_WIDTH_PX,
+                 phone_width_px: int = PHONE_FRAME_WIDTH_PX) -> widgets.VBox:
     """A kernel-free interactive figure.
 
     draw: called as ``draw(**{name: value})`` for every combination of control values; returns a
@@ -101,7 +105,7 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
     costs nothing there. The first frame's smallest text must be >= plotting.MIN_TEXT_PX when the frame
     fills the column (ValueError otherwise: larger fonts or a narrower figure).
     Phone: each frame is also drawn for a phone (``plotting.phone_png``: panels stacked, at most 5 in
-    wide); those frames sit in a second tree of Stacks linked to the same controls, and the book's CSS
+    wide, stored ``phone_width_px`` pixels wide); those frames sit in a second tree of Stacks linked to the same controls, and the book's CSS
     shows one tree or the other (``plotting.PHONE_MEDIA``). Both count against ``max_bytes``. Each frame
     carries its smallest text as a class (``plotting.text_class``) for the browser tests.
     alt: the frames' alt text, a template formatted with each control's shown label by name (e.g.
@@ -137,11 +141,12 @@ def frame_widget(draw: Callable[..., Figure], controls: dict[str, Any], *, dpi: 
             raise TypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__}")
         if not images:
             _require_legible(fig)
+            font_pt = plotting.smallest_font_pt(fig)  # the frames share their fonts: measured once
         alt_text = _alt_text(alt, title, names, specs, idx)
         try:
             png = plotting.figure_png(fig, width_px=width_px, colors=colors, min_dpi=dpi, close=False)
-            images[idx] = image_of(png, plotting.smallest_text_fraction(fig), alt_text)
-            phone = plotting.phone_png(fig, colors=colors)
+            images[idx] = image_of(png, plotting.smallest_text_fraction(fig, font_pt), alt_text)
+            phone = plotting.phone_png(fig, width_px=phone_width_px, colors=colors, font_pt=font_pt)
         finally:
             plt.close(fig)
         phones[idx] = images[idx] if phone is None else image_of(phone[0], phone[1], alt_text)

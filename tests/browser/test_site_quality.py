@@ -90,7 +90,8 @@ def _settle(page) -> None:
     page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
     rel = _page_rel(page)
     if rel in frame_widget_pages():
-        page.wait_for_selector(".widget-subarea img.widget-image", timeout=WIDGET_TIMEOUT_MS)
+        # a frame widget holds desktop and phone frames, one tree shown: wait for a visible frame
+        page.locator(".widget-subarea img.widget-image").filter(visible=True).first.wait_for(timeout=WIDGET_TIMEOUT_MS)
     if rel in live_widget_pages():
         page.wait_for_selector(".bptt-live[data-ms]", timeout=WIDGET_TIMEOUT_MS)
     if page.locator(".math").count():
