@@ -70,9 +70,9 @@ def problems(draw, max_T: int = 12) -> Problem:
 # The library's one torch reference (bptt.studies.torch_ref: an explicit loop over time, autograd,
 # ``h.detach()``), under the names and argument orders the tests use.
 def torch_loss_and_grads(params, xs, ys, h0=None, activation="tanh", window=None, detach_every=None, xi=None):
-    """Reference (loss, grads as RNNParams) by PyTorch autograd in float64 (``torch_ref.autograd_loss_and_grads``)."""
-    return torch_ref.autograd_loss_and_grads(params, xs, ys, h0, activation=activation, window=window,
-                                             detach_every=detach_every, xi=xi)
+    """Reference (loss, grads as RNNParams) by PyTorch autograd in float64 (``torch_ref.loss_and_grads``)."""
+    return torch_ref.loss_and_grads(params, xs, ys, h0, activation=activation, window=window,
+                                    detach_every=detach_every, xi=xi)
 
 
 def torch_forward(params, xs, h0=None, activation="tanh"):
