@@ -28,7 +28,6 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from typing import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -36,6 +35,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bptt  # noqa: E402
 from bptt import cost  # noqa: E402
+from bptt.core.rnn import run_hidden  # noqa: E402
 from bptt.core.stepwise import forward_step, start_pair  # noqa: E402
 
 COMMAND = "python benchmarks/online_speed.py"
@@ -48,15 +48,15 @@ def rtrl_macs(B: int, D: int, H: int) -> int:
     return B * H * H * P + B * H * P
 
 
-def interleaved(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median CPU seconds of each call, timed in rounds that run every call once (after one warm-up round),
-    so a change in the machine's load affects all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for r in range(rounds + 1):
+def interleaved(calls: dict, rounds: int, *, warm_up: bool = True) -> dict:
+    """Median CPU seconds of each call, timed in rounds that run every call once (after one untimed warm-up
+    round if ``warm_up``), so a change in the machine's load affects all of them alike."""
+    times: dict = {name: [] for name in calls}
+    for r in range(rounds + warm_up):
         for name, fn in calls.items():
             t0 = time.process_time()
             fn()
-            if r:
+            if r or not warm_up:
                 times[name].append(time.process_time() - t0)
     return {name: float(np.median(v)) for name, v in times.items()}
 
@@ -83,22 +83,22 @@ def rtrl_ratio(repeats: int, T: int = 30, B: int = 16, D: int = 16, H: int = 32,
 def budget_runs(slot_list: list[int], rounds: int, T: int, B: int, D: int, H: int, K: int) -> tuple[dict, list]:
     """The budgeted BPTT at each budget: forward steps, peak stored states, time, and its ratio to
     (forward steps) x (one forward step) + one backward sweep, the sweep measured two ways: full BPTT less
-    its forward pass (``ratio``, the library's batched sweep), and the budgeted run's own sweep, its time at
-    slots = T less its T forward steps (``ratio_own_sweep``: what recomputation adds beyond its steps).
+    its forward pass (``ratio``: the library's batched sweep, with the forward pass the recurrence into a
+    reused buffer, as ``loss_and_grads`` runs it), and the budgeted run's own sweep, its time at slots = T
+    less its T forward steps (``ratio_own_sweep``: what recomputation adds beyond its steps).
     One forward step: ``stepwise.forward_step``, the step the run applies, timed over T applications."""
     params, xs, ys = cost.rnn_problem(T, B=B, D=D, H=H, K=K)
-    pair = start_pair(np.zeros((B, H)))
+    pair, h0, hs = start_pair(np.zeros((B, H))), np.zeros((B, H)), np.empty((T + 1, B, H))
 
     def forward_steps() -> None:
         for x in xs:
             forward_step(params, x, pair, "tanh")
 
-    calls: dict[str, Callable[[], object]] = {
-        "steps": forward_steps, "full": lambda: bptt.loss_and_grads(params, xs, ys),
-        "forward": lambda: bptt.forward(params, xs)}
+    calls: dict = {"steps": forward_steps, "full": lambda: bptt.loss_and_grads(params, xs, ys),
+                   "forward": lambda: run_hidden(params, xs, h0, "tanh", out=hs)}
     for slots in slot_list:
         calls[slots] = lambda slots=slots: bptt.loss_and_grads_budget(params, xs, ys, slots=slots)
-    t = interleaved(calls, rounds)
+    t = interleaved(calls, rounds, warm_up=T <= 200)
     t_fwd, t_sweep = t["steps"] / T, t["full"] - t["forward"]
     rows = []
     for slots in slot_list:
