@@ -122,7 +122,7 @@ def test_hints_carry_no_internal_labels():
 def test_every_close_box_accepts_3_significant_digits():
     """No typed answer is checked tighter than a reader can copy it (a checker with its own rtol would be)."""
     for name in checks.exercises():
-        box = bptt.check(name, None).box
+        box = check(name, None).box
         if box is None or box["rule"] != "close":
             continue
         assert box["rtol"] == checks.ANSWER_RTOL and box["atol"] <= 1e-9 * np.max(np.abs(box["expected"])), name

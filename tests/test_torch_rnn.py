@@ -1,4 +1,4 @@
-"""bptt.torch_rnn and bptt.charlm: autograd equals the library's BPTT for every truncation strategy; detach
+"""bptt.studies.torch_ref and bptt.studies.charlm: autograd equals the library's BPTT for every truncation strategy; detach
 shows up in the graph and in which states receive gradient; the character model's pieces keep their
 promises (batches continue each other, truncation switches that change nothing change nothing, gradients
 of the connectivity view match finite differences)."""

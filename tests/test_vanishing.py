@@ -1,4 +1,4 @@
-"""bptt.vanishing: the Jacobian-product bound, matrix scaling, the cliff model's hand-written BPTT (against
+"""bptt.studies.vanishing: the Jacobian-product bound, matrix scaling, the cliff model's hand-written BPTT (against
 float64 torch.autograd and finite differences), clipping directions and the exercise checkers."""
 from __future__ import annotations
 
@@ -105,6 +105,22 @@ def test_profile_bound_is_the_geometric_mean_of_the_diagonal_tail():
     for lag in range(6):
         tail = np.diagonal(G)[lag:]
         assert bound[lag] == pytest.approx(np.exp(np.mean(np.log(tail))) * 0.75 ** lag, rel=1e-12)
+
+
+def test_profile_bound_averages_over_the_same_steps_as_the_profile():
+    """Rows that send no gradient (zeros) leave the bound above the profile (the JS engine's lagBound too)."""
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        T, rate = int(rng.integers(2, 12)), float(rng.uniform(0.3, 2.0))
+        lags = np.subtract.outer(np.arange(T), np.arange(T))
+        G = np.where(lags >= 0, rng.uniform(0.5, 2.0, (T, 1)) * rate ** lags.clip(0)
+                     * rng.uniform(0.0, 1.0, (T, T)) ** (lags > 0), 0.0)
+        G[rng.uniform(size=T) < 0.3] = 0.0                      # silent loss terms
+        G[(rng.uniform(size=(T, T)) < 0.1) & (lags > 0)] = 0.0  # blocked entries
+        if not np.any(np.diagonal(G) > 0):
+            continue
+        _, prof = bptt.lag_profile(G)
+        assert np.all(prof <= vanishing.profile_bound(G, rate, 1.0) * (1 + 1e-12))
 
 
 def test_flow_map_and_per_step_factor():

@@ -66,23 +66,28 @@ def lag_bound(lags: Any, sigma_max: float, gamma: float, start: float = 1.0) -> 
 def profile_bound(G: Any, sigma_max: float, gamma: float) -> np.ndarray:
     """The bound on ``lag_profile(G)`` implied by eq-van-loss-bound: (T,).
 
-    G: (T, T) from ``gradient_norms``. Every entry obeys G[t, t-l] <= G[t, t] (gamma sigma_max)^l, so the
-    geometric mean over t >= l of the left side is at most the geometric mean over t >= l of G[t, t]
-    times (gamma sigma_max)^l, which is what is returned for l = 0 .. T-1."""
+    G: (T, T) from ``gradient_norms``. Every entry obeys G[t, t-l] <= G[t, t] (gamma sigma_max)^l.
+    ``lag_profile`` averages (geometric mean) G[t, t-l] over the t whose entry is positive, so the bound
+    averages G[t, t] over the same t and multiplies by (gamma sigma_max)^l; a lag with no positive entry
+    gets 0, as in the profile. Returned for l = 0 .. T-1 (the JS engine's ``lagBound`` is the same)."""
     G = np.asarray(G, dtype=float)
     if G.ndim != 2 or G.shape[0] != G.shape[1] or G.shape[0] == 0:
         raise ValueError(f"G must be a non-empty square (T, T) map, got shape {np.shape(G)}")
     diag = np.diagonal(G)
-    if np.any(diag <= 0):
-        raise ValueError("G must have a positive diagonal (every loss term sends some gradient to its own step)")
+    if not np.any(diag > 0):
+        raise ValueError("G must have a positive entry on its diagonal (some loss term sends gradient to its "
+                         "own step)")
     T = G.shape[0]
-    # geometric mean of diag[l:] for every l, from a reversed cumulative sum of logs
-    logs = np.log(diag)
-    tail_mean = np.cumsum(logs[::-1])[::-1] / np.arange(T, 0, -1)
     rate = nonneg_number(sigma_max, "sigma_max") * nonneg_number(gamma, "gamma")
-    with np.errstate(over="ignore", divide="ignore"):
-        return np.exp(tail_mean + np.arange(T) * np.log(rate)) if rate > 0 else np.where(np.arange(T) == 0,
-                                                                                         np.exp(tail_mean), 0.0)
+    bound = np.zeros(T)
+    with np.errstate(divide="ignore"):
+        log_diag = np.log(diag)
+    for lag in range(T):
+        keep = (np.diagonal(G, offset=-lag) > 0) & (diag[lag:] > 0)   # the t (from lag on) the profile averages
+        if keep.any():
+            with np.errstate(over="ignore"):
+                bound[lag] = np.exp(np.mean(log_diag[lag:][keep])) * rate ** lag
+    return bound
 
 
 # --------------------------------------------------------------------------- gradient-flow maps

@@ -28,7 +28,7 @@
 //   lossAndGrads(params, xs, ys, opts)        -> { loss, grads: { U, W, V, b, c } }       bptt.loss_and_grads
 //   gradientNorms(params, xs, ys, opts)       -> G: T×T, G[t][k] = ||dL_t/dhs[k+1]||      bptt.gradient_norms
 //   forward(params, xs, opts)                 -> { hs: (T+1)×B×H, logits: T×B×K }          bptt.forward
-//   copyContributions(params, xs, ys, t, opts) -> [T], ||dL_t/dW^(k)|| for each copy k   bptt.paths.copy_contributions
+//   copyContributions(params, xs, ys, t, opts) -> [T], ||dL_t/dW^(k)|| for each copy k   bptt.copy_contributions
 //   clipGradNorm(grads, maxNorm)              -> { grads, norm }                          bptt.clip_grad_norm
 //   clipElementwise(grads, threshold)         -> grads                                    bptt.clip_elementwise
 //   flatGrads(grads) -> Float64Array;  cosine(a, b) -> number;  relativeError(a, b) -> number
@@ -554,7 +554,7 @@ export function gradientNorms(params, xs, ys, opts) {
 /**
  * ||dL_t/dW^(k)|| (Frobenius) for every copy k = 0 .. T-1 of W, for one 0-based loss term t: copy k is the W
  * used at code step k (computing hs[k+1] from hs[k]); 0 for k > t. Without truncation this is row t of
- * Python's bptt.paths.copy_contributions(...).norms("W"); with window / detachEvery / xi each copy's
+ * Python's bptt.copy_contributions(...).norms("W"); with window / detachEvery / xi each copy's
  * contribution is multiplied by the factor with which L_t reaches step k (Python's path_weights).
  * @param {object} params  as in lossAndGrads
  * @param {number[][][]} xs  T×B×D
@@ -657,7 +657,7 @@ function asVectors(a, b) {
 
 /**
  * cos of the angle between two vectors, or two gradients (flattened), clipped to [-1, 1]
- * (Python bptt.vanishing.cosine). Throws for a zero vector; NaN if an entry is not finite.
+ * (Python bptt.cosine). Throws for a zero vector; NaN if an entry is not finite.
  * @param {number[]|Float64Array|object} a
  * @param {number[]|Float64Array|object} b
  * @returns {number}
