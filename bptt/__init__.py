@@ -39,7 +39,7 @@ _MODULES = {
     **{m: f"bptt.studies.{m}" for m in ("charlm", "cost", "deep_study", "demo", "losses", "paths", "tasks", "torch_ref",
                                         "truncation_study", "vanishing")},
     "torch_rnn": "bptt.studies.torch_ref",
-    **{m: f"bptt.present.{m}" for m in ("checks", "live", "plotting", "widgets", "forward_exercises", "loss_exercises",
+    **{m: f"bptt.present.{m}" for m in ("checks", "live", "plotting", "prose", "widgets", "forward_exercises", "loss_exercises",
                                         "chain_exercises", "cost_exercises", "trunc_exercises",
                                         "vanishing_exercises", "lstm_exercises", "pytorch_exercises", "deep_exercises")},
     "core": "bptt.core", "studies": "bptt.studies", "present": "bptt.present",
