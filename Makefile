@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS = $(shell $(BIN)/python scripts/toc_notebooks.py)
 
-.PHONY: setup book test test-unit test-notebooks build-strict test-browser lab clean
+.PHONY: setup book test test-unit test-notebooks build-strict test-browser test-reader lab clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ build-strict: setup
 
 test-browser: setup
 	$(BIN)/python -m pytest tests/browser -q -rs
+
+# every reader notebook (_build/reader) run from an empty folder in a Colab-like venv (test-browser runs two)
+test-reader: setup
+	BPTT_READER_CHAPTERS=all $(BIN)/python -m pytest tests/browser/test_reader_notebooks.py -q -rs
 
 # JupyterLab renders the chapters' MyST (jupyterlab-myst): Run All fills in every number; as root (containers) too
 lab: setup
