@@ -5,8 +5,7 @@ what Colab and Binder open) read completely in any notebook front end and run wh
   the book once defined), numbers written in, outputs stored, the install cell first;
 - run (BPTT_READER_CHAPTERS: comma-separated stems, or "all"; default two fast ones, as in `make test`;
   `make test-reader` runs all): from an empty folder, in a venv with only numpy, matplotlib, torch,
-  ipywidgets and ipykernel (installed once per session from pip's cache or PyPI; no myst-nb, jupyter-book or
-  project site-packages), bptt installed by the notebook's own install cell from a copy of the repository
+  ipywidgets and ipykernel (linked from this venv, nothing else of it; no myst-nb, jupyter-book or bptt), bptt installed by the notebook's own install cell from a copy of the repository
   (BPTT_INSTALL_URL), every cell runs without error and nothing is written into the copy.
 """
 from __future__ import annotations
@@ -25,8 +24,7 @@ import pytest
 
 from book_site import ROOT, chapter_pages
 
-COLAB_PACKAGES = ["numpy==2.4.6", "matplotlib==3.11.2", "torch==2.13.0", "ipywidgets==8.1.9", "ipykernel==7.4.0",
-                  "pip", "setuptools"]
+COLAB_PACKAGES = ["numpy", "matplotlib", "torch", "ipywidgets", "ipykernel", "pip"]
 MYST_ONLY = re.compile(r"\{(eval|eq|numref|ref|doc|glue(:\w+)?)\}`|^\([\w:-]+\)=\s*$|\$\$\s*\([\w:-]+\)|^(```|:::)\{",
                        re.M)
 MACRO = re.compile(r"\\(pd|diag|softmax|yhat|R|L)(?![A-Za-z])")
@@ -69,15 +67,52 @@ def test_reader_notebook_is_plain_jupyter_with_outputs(reader_dir: Path, stem: s
     assert not problems, f"{stem}: {problems[:10]}"
 
 
-@pytest.fixture(scope="session")
+def _closure(names: list[str]) -> set[str]:
+    """The installed distributions ``names`` need (their requirements, recursively, markers evaluated)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    seen: set[str] = set()
+    todo = [canonicalize_name(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for req in metadata.distribution(name).requires or []:
+            r = Requirement(req)
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(r.name))
+    return seen
+
+
+@pytest.fixture
 def colab_python(tmp_path_factory) -> Path:
-    """A venv with only what Colab ships (from pip's cache when it has the wheels)."""
-    env_dir = tmp_path_factory.mktemp("colab") / "venv"
+    """A venv that sees only what Colab ships (and pip), linked from this venv's site-packages: the
+    distributions COLAB_PACKAGES need, and nothing else (no myst-nb, jupyter-book or bptt). A new one per
+    notebook (it takes seconds);
+    pip installs bptt and what it adds (anywidget) into the venv itself."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+    base = tmp_path_factory.mktemp("colab")
+    env_dir, view = base / "venv", base / "site"
     venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
+    view.mkdir()
+    wanted = _closure([re.split("[=<>]", p)[0] for p in COLAB_PACKAGES])
+    for dist in metadata.distributions():
+        if canonicalize_name(dist.metadata["Name"]) not in wanted:
+            continue
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in tops:
+            src = Path(dist.locate_file(top))
+            if src.exists() and not (view / top).exists() and not top.endswith(".pth") and top != "__pycache__":
+                (view / top).symlink_to(src)
     py = env_dir / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet",
-                    "--disable-pip-version-check", *COLAB_PACKAGES], check=True, timeout=900,
-                   env=dict(os.environ, PIP_EXTRA_INDEX_URL="https://download.pytorch.org/whl/cpu"))
+    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "colab_packages.pth").write_text(f"{view}\n")
     return py
 
 
@@ -110,7 +145,7 @@ def test_reader_notebook_runs_in_a_colab_like_venv(reader_dir: Path, colab_pytho
     nb_file = workdir / f"{stem}.ipynb"
     shutil.copy2(reader_dir / f"{stem}.ipynb", nb_file)
     t0 = time.perf_counter()
-    run = subprocess.run([py, "-c", RUN_NOTEBOOK, str(nb_file), str(workdir)], cwd=workdir, env=env,
+    run = subprocess.run([sys.executable, "-c", RUN_NOTEBOOK, str(nb_file), str(workdir)], cwd=workdir, env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"{stem} failed in the Colab-like venv:\n{run.stderr[-4000:]}"
     print(f"{stem}: {time.perf_counter() - t0:.1f} s in the Colab-like venv ({run.stdout.strip()})")
