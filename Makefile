@@ -38,9 +38,10 @@ build-strict: setup
 test-browser: setup
 	$(BIN)/python -m pytest tests/browser -q -rs
 
-# every reader notebook (_build/reader) run from an empty folder in a Colab-like venv (test-browser runs two)
+# every reader notebook (_build/reader) run from an empty folder in a Colab-like venv, and every chapter run
+# in JupyterLab (test-browser runs two reader notebooks and one chapter in JupyterLab)
 test-reader: setup
-	BPTT_READER_CHAPTERS=all $(BIN)/python -m pytest tests/browser/test_reader_notebooks.py -q -rs
+	BPTT_READER_CHAPTERS=all BPTT_LAB_CHAPTERS=all $(BIN)/python -m pytest tests/browser/test_reader_notebooks.py tests/browser/test_lab_chapters.py -q -rsx
 
 # JupyterLab renders the chapters' MyST (jupyterlab-myst): Run All fills in every number; as root (containers) too
 lab: setup
