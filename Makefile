@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS = $(shell $(BIN)/python scripts/toc_notebooks.py)
 
-.PHONY: setup book lint test test-unit test-notebooks build-strict test-browser lab clean
+.PHONY: setup book lint test test-unit test-notebooks build-strict test-browser test-reader lab clean
 
 setup: $(STAMP)
 
@@ -43,8 +43,14 @@ build-strict: setup
 test-browser: setup
 	$(BIN)/python -m pytest tests/browser -q -rs
 
+# every reader notebook (_build/reader) run from an empty folder in a Colab-like venv, and every chapter run
+# in JupyterLab (test-browser runs two reader notebooks and one chapter in JupyterLab)
+test-reader: setup
+	BPTT_READER_CHAPTERS=all BPTT_LAB_CHAPTERS=all $(BIN)/python -m pytest tests/browser/test_reader_notebooks.py tests/browser/test_lab_chapters.py -q -rsx
+
+# JupyterLab renders the chapters' MyST (jupyterlab-myst): Run All fills in every number; as root (containers) too
 lab: setup
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab $$(test "$$(id -u)" = 0 && echo --allow-root) book/
 
 clean:
 	rm -rf _build

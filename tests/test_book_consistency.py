@@ -6,7 +6,9 @@ Every page of the table of contents is read as text (markdown cells, code cells,
   ``{numref}`` on its page, and its caption is typeset (no raw equation labels, no ASCII Greek outside math);
 - no page mentions a source the reader cannot open (the study notes by letter or file name), and a page
   that names Goodfellow, d2l or Karpathy links the reference or the Sources page;
-- every ``{glue:...}`` key a notebook's prose uses is glued by a cell of the same notebook;
+- every number the prose cites (``{eval}`glued("key")` ``) is glued by a code cell above it in the same notebook
+  (the book and JupyterLab's Run All both evaluate it at that point), and the chapters are converted
+  (scripts/convert_chapters.py: no myst-nb in the kernel, no ``{glue}`` roles, no TeX macros);
 - shown code stays within 88 characters a line, and figure and widget cells collapse their code.
 """
 from __future__ import annotations
@@ -174,6 +176,7 @@ def test_sources_are_ones_the_reader_can_open(page: Path) -> None:
 
 # --------------------------------------------------------------------------- glue
 GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`")
+EVAL_USE = re.compile(r'\{eval\}`glued\("([^"]+)"(?:, "[^"]*")?\)`')
 
 
 def _literal_values(node: ast.AST) -> list | None:
@@ -271,22 +274,43 @@ def _glued_keys(source: str) -> tuple[set[str], set[str], list[str]]:
     return keys, patterns, unresolved
 
 
+def _prose_of(cell: dict) -> str:
+    fig = _figure(cell)
+    return cell["source"] if cell["type"] == "markdown" else str(fig.get("caption", "")) if fig else ""
+
+
 @pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)
-def test_every_glue_key_is_glued_in_the_same_notebook(page: Path) -> None:
-    cells = _cells(page)
+def test_every_cited_number_is_glued_above_it(page: Path) -> None:
     glued: set[str] = set()
     patterns: set[str] = set()
     unresolved: list[str] = []
-    for cell in cells:
-        if cell["type"] == "code":
+    missing: list[str] = []
+    for i, cell in enumerate(_cells(page)):
+        if cell["type"] == "code":        # a figure's caption is rendered after its cell has run
             keys, pats, todo = _glued_keys(cell["source"])
             glued |= keys
             patterns |= pats
             unresolved += todo
-    used = {k.split(":")[0].strip() for k in GLUE_USE.findall(_prose(page))}
-    missing = sorted(k for k in used - glued if not any(re.fullmatch(p, k) for p in patterns))
+        for key in EVAL_USE.findall(_prose_of(cell)) + [k.split(":")[0].strip()
+                                                         for k in GLUE_USE.findall(_prose_of(cell))]:
+            if key not in glued and not any(re.fullmatch(p, key) for p in patterns):
+                missing.append(f"cell {i}: {key}")
     assert not unresolved, f"{_page_id(page)}: glue keys that cannot be read without running: {unresolved}"
-    assert not missing, f"{_page_id(page)}: prose uses glue keys no cell glues: {missing}"
+    assert not missing, (f"{_page_id(page)}: the prose cites numbers no code cell above it glues (Run All "
+                         f"evaluates them where they stand): {missing}")
+
+
+UNDEFINED_MACRO = re.compile(r"\\(pd|diag|softmax|yhat|R|L)(?![A-Za-z])")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_pages_are_converted_for_every_renderer(page: Path) -> None:
+    """What scripts/convert_chapters.py does: {eval} instead of myst-nb's glue, no TeX macros."""
+    problems = [f"{{glue}} role: {k}" for k in GLUE_USE.findall(_prose(page))]
+    problems += [f"macro \\{m}" for m in UNDEFINED_MACRO.findall(_prose(page))]
+    problems += [f"cell {i} imports myst_nb" for i, c in enumerate(_cells(page))
+                 if c["type"] == "code" and re.search(r"^\s*(from|import) myst_nb", c["source"], re.M)]
+    assert not problems, f"{_page_id(page)}: run scripts/convert_chapters.py: {problems[:8]}"
 
 
 # --------------------------------------------------------------------------- shown code
@@ -321,4 +345,4 @@ def test_pages_found() -> None:
     names = {p.stem for p in PAGES}
     assert {"intro", "notation", "sources"} <= names and len(NOTEBOOKS) >= 4
     assert not list(itertools.chain.from_iterable(
-        re.findall(r"\{glue\}`", _prose(p)) for p in PAGES if p.suffix == ".md")), "glue in a .md page"
+        re.findall(r"\{(glue|eval)\}`", _prose(p)) for p in PAGES if p.suffix == ".md")), "numbers in a .md page"

@@ -57,11 +57,11 @@ class Verdict:
     def __bool__(self) -> bool:
         return self.ok
 
-    def require(self) -> "Verdict":
-        """Raise AssertionError unless the answer is right (solution cells use it, so CI catches a bad checker)."""
+    def require(self) -> None:
+        """Raise AssertionError unless the answer is right; silent when it is (solution cells end with it, so CI
+        catches a bad checker and Run All prints no verdict for a solution the learner has not read)."""
         if not self.ok:
             raise AssertionError(repr(self))
-        return self
 
     def __repr__(self) -> str:
         return f"{'✓ Correct' if self.ok else '✗ Not yet'} ({self.name}): {self.message}"

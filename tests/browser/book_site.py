@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
+import socket
+import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -92,3 +97,48 @@ def serve_directory(root: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def jupyter_lab(folder: Path, start_timeout_s: float = 90) -> Iterator[str]:
+    """JupyterLab from this virtual environment (what `make lab` starts, with jupyterlab-myst) serving ``folder``
+    on 127.0.0.1 (a free port, no token); the kernel imports `bptt` from this checkout. Skips the test, saying
+    why, only when JupyterLab cannot start."""
+    import pytest
+    jupyter = Path(sys.executable).parent / "jupyter"
+    if not jupyter.exists() and not shutil.which("jupyter"):
+        pytest.skip("jupyter is not installed in this environment")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               JUPYTER_CONFIG_DIR=str(folder / ".jupyter-config"), OMP_NUM_THREADS="1")
+    cmd = [str(jupyter) if jupyter.exists() else "jupyter", "lab", "--allow-root", "--no-browser",
+           f"--port={port}", "--ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.password=",
+           "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={folder}",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    # every cell in the DOM (Lab 4 renders only the cells in view by default), so tests can read them all
+    settings = folder / ".jupyter-config" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    log_path = folder / ".lab.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + start_timeout_s
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        pytest.skip(f"JupyterLab did not start: {log_path.read_text()[-800:]}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -8,21 +8,12 @@ only when JupyterLab cannot start.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from book_site import ROOT
+from book_site import jupyter_lab
 
-START_TIMEOUT_S = 90
 CELLS = [
     "from bptt.present import live\n"
     "w = live.GradientFlowWidget(views=['map'], controls=['rho', 'T'], rho=1.0, T=20)\n"
@@ -32,50 +23,16 @@ CELLS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab_url(tmp_path_factory) -> Iterator[str]:
-    jupyter = Path(sys.executable).parent / "jupyter"
-    if not jupyter.exists() and not shutil.which("jupyter"):
-        pytest.skip("jupyter is not installed in this environment")
     folder = tmp_path_factory.mktemp("lab")
     nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
                      "source": src} for i, src in enumerate(CELLS)],
           "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
           "nbformat": 4, "nbformat_minor": 5}
     (folder / "live.ipynb").write_text(json.dumps(nb))
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               JUPYTER_CONFIG_DIR=str(folder / ".jupyter-config"), OMP_NUM_THREADS="1")
-    cmd = [str(jupyter) if jupyter.exists() else "jupyter", "lab", "--allow-root", "--no-browser",
-           f"--port={port}", "--ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.password=",
-           "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={folder}",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    log = open(folder / "lab.log", "w")
-    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + START_TIMEOUT_S
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.terminate()
-                pytest.skip(f"JupyterLab did not start: {(folder / 'lab.log').read_text()[-800:]}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with jupyter_lab(folder) as url:
+        yield url
 
 
 def _run_cell(page, index: int) -> None:
