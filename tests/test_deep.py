@@ -371,5 +371,5 @@ def test_exercise_checkers_reject_wrong_answers():
     tensors = [torch.tensor(a) for a in p.arrays()]
     ce_sum(torch_loop_tops(p, tensors[:-2], x, "tanh") @ tensors[-2].T + tensors[-1], ys).backward()
     assert check("deep-3", x.grad.numpy())
-    assert not check("deep-3", x.grad.numpy() * 1.001)
+    assert not check("deep-3", x.grad.numpy() * 1.03)   # 3 % off (answers copied to 3 significant digits pass)
     assert not check("deep-3", x.grad.numpy()[::-1])

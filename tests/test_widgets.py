@@ -153,7 +153,7 @@ def draw_panels(slope, style="a"):
 
 
 def test_wide_frames_get_phone_frames_linked_to_the_same_controls():
-    from bptt import plotting
+    from bptt.present import plotting
     box = widgets.frame_widget(draw_panels, {"slope": [1, 2], "style": ["a", "b"]}, alt="slope {slope}")
     controls, desktop = frames_of(box)
     _, phone = frames_of(box, "phone")
