@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bptt  # noqa: E402
-from bptt import cost  # noqa: E402
+from bptt.studies import cost  # noqa: E402
 from bptt.core.rnn import run_hidden  # noqa: E402
 from bptt.core.stepwise import forward_step, start_pair  # noqa: E402
 
