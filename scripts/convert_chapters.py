@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import install_cell  # noqa: E402
-IMPORT_OLD = re.compile(r"^from myst_nb import glue[ \t]*$", re.M)
-IMPORT_NEW = "from bptt.present.prose import glue, glued"
+IMPORT_OLD = re.compile(r"^(from myst_nb import glue|from bptt\.present\.prose import glue, glued)[ \t]*$", re.M)
+# ruff cannot see the prose, where glued is called
+IMPORT_NEW = "from bptt.present.prose import glue, glued  # noqa: F401 (glued: in the prose)"
 GLUE_ROLE = re.compile(r"\{glue(?::\w*)?\}`([^`]+)`")
 SIMPLE_MACROS = {   # name -> expansion; matched only as a whole control word (\R, not \Rightarrow)
     "R": r"\mathbb{R}", "L": r"\mathcal{L}", "yhat": r"\hat{y}",

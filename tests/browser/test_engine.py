@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import bptt
+from bptt.studies import vanishing
 from book_site import ROOT, book_pages, serve_directory
 from test_book_pages import THIRD_PARTY_NOISE
 
@@ -481,10 +482,9 @@ def test_lag_panel_matches_python_and_its_bound_holds(engine):
         _, prof = bptt.lag_profile(G)
         assert_close(r["profile"], prof, f"{label}: lag profile")
         assert r["rate"] == pytest.approx(rate, rel=1e-12)
-        if np.all(np.tril(G) > 0):
-            assert_close(r["bound"], vanishing.profile_bound(G, sigma, bptt.DERIVATIVE_BOUND[act]), f"{label}: bound")
-        else:
-            zeros += 1
+        # profile_bound averages over the same steps as the engine, zeros in the map or not
+        assert_close(r["bound"], vanishing.profile_bound(G, sigma, bptt.DERIVATIVE_BOUND[act]), f"{label}: bound")
+        zeros += not np.all(np.tril(G) > 0)
         assert np.all(np.array(r["profile"]) <= np.array(r["bound"]) * (1 + 1e-9)), f"{label}: bound below the profile"
         expected = _step_factor(G)
         if np.isnan(expected):
@@ -492,7 +492,7 @@ def test_lag_panel_matches_python_and_its_bound_holds(engine):
         else:
             assert r["factor"] == pytest.approx(expected, rel=1e-9), label
             assert r["factor"] <= rate * (1 + 1e-9), f"{label}: measured factor above the bound"
-    assert zeros < len(cases)
+    assert 0 < zeros < len(cases)   # maps with and without zero entries were compared
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
