@@ -8,8 +8,10 @@ written next to the figure's, and the page shows
 
     <picture><source media="(max-width: 640px)" srcset="…/_images/phone-<hash>.png"><img …></picture>
 
-The ``img`` keeps its alt text (_ext/bptt_figures.py) and carries ``bptt-text-N`` classes (desktop) and a
-``data-phone-text`` attribute, from which the browser tests compute the size of the text they see."""
+The ``img`` keeps its alt text (_ext/bptt_figures.py) and carries a ``bptt-text-N`` class (the desktop
+image's smallest text), the ``<picture>`` a ``data-phone-text`` attribute (the phone image's), from which
+the browser tests compute the size of the text the reader sees. The wrapper of myst-nb's image renderer
+is the one private hook: re-check it when the myst-nb pin changes."""
 from __future__ import annotations
 
 import hashlib

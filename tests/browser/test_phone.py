@@ -166,3 +166,27 @@ def test_wrapped_code_keeps_its_indentation_on_a_phone(browser, html_root, rel):
     finally:
         context.close()
     assert not bad, f"{rel} at 390 px:\n" + "\n".join(bad[:10])
+
+
+@pytest.mark.parametrize("rel", frame_widget_pages())
+def test_phone_frames_follow_the_controls(browser, html_root, rel):
+    """At 390 px a frame widget shows its phone frames, and moving each control switches them."""
+    from book_site import move_control, widget_controls
+    context = browser.new_context(viewport=VIEWPORTS["phone"])
+    page = context.new_page()
+    try:
+        page.goto((html_root / rel).as_uri(), wait_until="load")
+        shown = page.locator(".bptt-frame-widget img.widget-image").filter(visible=True)
+        shown.first.wait_for(timeout=30_000)
+        box = page.locator(".bptt-frame-widget").first
+        frame = lambda: box.locator("img.widget-image").filter(visible=True).first.get_attribute("class")
+        if box.locator(".bptt-phone-frames").count():
+            assert box.locator(".bptt-phone-frames img.widget-image").filter(visible=True).count() == 1
+            assert box.locator(".bptt-desktop-frames img.widget-image").filter(visible=True).count() == 0
+        for kind, control in widget_controls(box):
+            before = frame()
+            move_control(page, kind, control)
+            page.wait_for_timeout(300)
+            assert frame() != before, f"{rel}: moving the {kind} did not switch the phone frame"
+    finally:
+        context.close()
