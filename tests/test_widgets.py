@@ -141,6 +141,23 @@ def test_notebook_figures_are_stored_wide_and_text_is_measured():
     InteractiveShell.clear_instance()
 
 
+def test_small_fonts_are_raised_in_the_stored_figure_and_put_back():
+    """A legend at 6 pt on a 9.5 in figure would show at ~6 px: the stored PNG raises it to >= 11 px."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from bptt.present import plotting
+    shell = InteractiveShell.instance()
+    plotting.use_book_style()
+    fig, ax = plt.subplots(figsize=(9.5, 3))
+    ax.plot([1, 2], label="a line")
+    legend = ax.legend(fontsize=6)
+    ax.tick_params(labelsize=5)
+    _, meta = shell.display_formatter.format(fig)
+    assert meta["image/png"][plotting.TEXT_KEY] * plotting.COLUMN_PX >= plotting.MIN_TEXT_PX
+    assert legend.get_texts()[0].get_fontsize() == 6   # the figure itself is left as drawn
+    plt.close(fig)
+    InteractiveShell.clear_instance()
+
+
 def draw_panels(slope, style="a"):
     """A wide three-panel figure with a shared colour bar: it needs a phone rendering."""
     fig, axes = plt.subplots(1, 3, figsize=(9, 2.8), sharey=True)
@@ -160,7 +177,7 @@ def test_wide_frames_get_phone_frames_linked_to_the_same_controls():
     assert set(box._bptt_roots) == {"desktop", "phone"}
     assert "bptt-phone-frames" in box._bptt_roots["phone"]._dom_classes
     for idx, img in phone.items():
-        assert img is not desktop[idx] and widgets.alt_of(img) == widgets.alt_of(desktop[idx])
+        assert img is not desktop[idx] and alt_of(img) == alt_of(desktop[idx])
         w, h = int.from_bytes(img.value[16:20], "big"), int.from_bytes(img.value[20:24], "big")
         assert w >= 1.5 * plotting.PHONE_COLUMN_PX and h > w  # panels stacked: taller than wide
         fraction = [int(c.removeprefix("bptt-text-")) / 10_000 for c in img._dom_classes

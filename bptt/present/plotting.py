@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 from contextlib import contextmanager
 from io import BytesIO
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -102,9 +102,13 @@ def _ipython_png(fig: Figure) -> tuple[bytes, dict[str, int]] | None:
     """IPython's PNG formatter for figures: STORED_WIDTH_PX wide, shown at the figure's own size."""
     if not fig.axes and not fig.lines:
         return None
-    pt = smallest_font_pt(fig)  # one draw; the phone rendering reuses it
-    png = figure_png(fig, close=False)
-    width_in = _tight_width_in(fig)
+    restore_fonts = _raise_fonts(fig, desktop_font_pt(fig))   # text >= MIN_TEXT_PX at column width
+    try:
+        pt = smallest_font_pt(fig)  # one draw; the phone rendering reuses it
+        png = figure_png(fig, close=False)
+        width_in = _tight_width_in(fig)
+    finally:
+        restore_fonts()
     css_width = int(round(width_in * fig.dpi))
     w, h = _png_size(png)
     meta: dict[str, Any] = {"width": css_width, "height": int(round(css_width * h / w)),
@@ -217,6 +221,33 @@ def phone_font_pt() -> float:
     return PHONE_MIN_TEXT_PX * 72 * PHONE_WIDTH_IN / PHONE_COLUMN_PX * 1.02
 
 
+def _raise_fonts(fig: Figure, least_pt: float) -> Callable[[], None]:
+    """Raise every font of ``fig`` (texts, legends, tick labels) smaller than ``least_pt`` to it; returns
+    the function that puts the old sizes back."""
+    raised = [(t, t.get_fontsize()) for t in fig.findobj(Text) if t.get_fontsize() < least_pt]
+    for t, _ in raised:
+        t.set_fontsize(least_pt)
+    retick: list[tuple[Any, float]] = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+            if any(t.label1.get_fontsize() < least_pt for t in ticks):
+                retick.append((axis, axis.get_major_ticks()[0].label1.get_fontsize() if ticks else least_pt))
+                axis.set_tick_params(which="both", labelsize=least_pt)
+
+    def restore() -> None:
+        for t, size in raised:
+            t.set_fontsize(size)
+        for axis, size in retick:
+            axis.set_tick_params(which="both", labelsize=size)
+    return restore
+
+
+def desktop_font_pt(fig: Figure) -> float:
+    """The smallest font (pt) that keeps text >= MIN_TEXT_PX when ``fig`` fills the column (COLUMN_PX)."""
+    return MIN_TEXT_PX * 72 * _tight_width_in(fig) / COLUMN_PX * 1.05   # margin: larger fonts widen it
+
+
 @contextmanager
 def phone_layout(fig: Figure, font_pt: float | None = None) -> Iterator[bool]:
     """Temporarily lay ``fig`` out for a phone: ``PHONE_WIDTH_IN`` wide, its panels (the Axes of its grid
@@ -241,27 +272,17 @@ def phone_layout(fig: Figure, font_pt: float | None = None) -> Iterator[bool]:
               ax.yaxis.get_tick_params().get("labelleft"), [t.get_visible() for t in ax.get_yticklabels()])
              for ax in fig.axes]
     saved_info = {id(ax): (getattr(ax, "_colorbar_info", None), list(ax._colorbars)) for ax in fig.axes}
-    least = phone_font_pt()
-    raised = [(t, t.get_fontsize()) for t in fig.findobj(Text) if t.get_fontsize() < least]
-    retick: list[tuple[Any, float]] = []
     engine = fig.get_layout_engine()
+    restore_fonts = _raise_fonts(fig, phone_font_pt())
     try:
         fig._layout_engine = None  # restored below; set_layout_engine refuses to swap with colour bars
         fig.set_size_inches(width, height)
-        for t, _ in raised:
-            t.set_fontsize(least)
         grid = GridSpec(len(panels), 1, figure=fig)
         for i, group in enumerate(panels):
             for ax in group:
                 ax.set_subplotspec(grid[i, 0])
                 if ax.yaxis.get_label_position() == "left":
                     ax.yaxis.set_tick_params(which="both", labelleft=True)
-        for ax in fig.axes:
-            for axis in (ax.xaxis, ax.yaxis):
-                ticks = axis.get_major_ticks() + axis.get_minor_ticks()
-                if any(t.label1.get_fontsize() < least for t in ticks):
-                    retick.append((axis, axis.get_major_ticks()[0].label1.get_fontsize() if ticks else least))
-                    axis.set_tick_params(which="both", labelsize=least)
         for cax in fig.axes:
             if _is_colorbar(cax):
                 _follow_parents(fig, cax)
@@ -270,10 +291,7 @@ def phone_layout(fig: Figure, font_pt: float | None = None) -> Iterator[bool]:
         yield True
     finally:
         fig.set_size_inches(old_w, old_h)
-        for t, size in raised:
-            t.set_fontsize(size)
-        for axis, size in retick:
-            axis.set_tick_params(which="both", labelsize=size)
+        restore_fonts()
         for ax, spec, original, active, labelleft, visible in saved:
             info, bars = saved_info[id(ax)]
             if info is not None:
