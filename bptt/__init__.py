@@ -73,3 +73,12 @@ __all__ = [
     "CellParams", "DeepRNNParams", "deep_forward", "deep_loss_and_grads",
     "data_path", "load_json",
 ]
+
+# --------------------------------------------------------------------------- beyond BPTT (issue 20)
+# Online gradients (RTRL, SnAp-1, UORO) and BPTT under a memory budget (optimal checkpoint schedules).
+from .core.budget import Action, checkpoint_cost, checkpoint_schedule, loss_and_grads_budget, peak_stored  # noqa: E402
+from .core.online import rtrl_loss_and_grads, snap1_loss_and_grads, uoro_loss_and_grads  # noqa: E402
+
+_MODULES.update({m: f"bptt.core.{m}" for m in ("budget", "online", "stepwise")})
+__all__ += ["rtrl_loss_and_grads", "snap1_loss_and_grads", "uoro_loss_and_grads", "loss_and_grads_budget",
+            "checkpoint_cost", "checkpoint_schedule", "peak_stored", "Action"]

@@ -53,13 +53,24 @@ def as_labels(ys: ArrayLike, T: int, B: int, K: int) -> NDArray[np.int64]:
     return arr.astype(np.int64, copy=False)
 
 
-def positive_int(value: object, name: str) -> int:
-    """Return ``value`` as an int >= 1, or raise ValueError."""
+def positive_int(value: object, name: str, *, optional: bool = True) -> int:
+    """Return ``value`` as an int >= 1, or raise ValueError (whose message offers None if ``optional``)."""
+    what = "an integer >= 1" + (" (or None)" if optional else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= 1 (or None), got {value!r}")
+        raise ValueError(f"{name} must be {what}, got {value!r}")
     if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1 (or None), got {value}")
+        raise ValueError(f"{name} must be {what}, got {value}")
     return int(value)
+
+
+def as_generator(rng: object, name: str = "rng") -> np.random.Generator:
+    """A numpy Generator from ``rng``: None gives a fresh one (OS entropy), an integer seed >= 0
+    ``np.random.default_rng(rng)``, a Generator itself (draws advance it); anything else raises ValueError."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"{name} must be None, an integer seed >= 0 or a numpy Generator, got {rng!r}")
 
 
 def probability(value: object, name: str) -> float:
