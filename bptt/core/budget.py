@@ -24,7 +24,7 @@ with the library's forward step and step rule.
 from __future__ import annotations
 
 from math import comb
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -75,7 +75,17 @@ def checkpoint_schedule(T: int, slots: int) -> list[Action]:
     ("store", 0): it has exactly ``checkpoint_cost(T, slots)`` "forward" actions, one "backward" per step in
     the order T, T-1, ..., 1, and never more than ``slots`` states stored at once (``peak_stored``).
     Each split y is the smallest minimiser of the dynamic program."""
-    T, slots = positive_int(T, "T", optional=False), positive_int(slots, "slots", optional=False)
+    return list(iter_schedule(T, slots))
+
+
+def iter_schedule(T: int, slots: int) -> Iterator[Action]:
+    """``checkpoint_schedule`` one action at a time (what ``loss_and_grads_budget`` runs: it never holds the
+    whole list)."""
+    return _actions(positive_int(T, "T", optional=False), positive_int(slots, "slots", optional=False))
+
+
+def _actions(T: int, slots: int) -> Iterator[Action]:
+    """The generator behind ``iter_schedule``, for checked T and slots."""
     tables: dict[int, NDArray[np.int64]] = {}
 
     def cost(s: int) -> NDArray[np.int64]:
@@ -83,28 +93,28 @@ def checkpoint_schedule(T: int, slots: int) -> list[Action]:
             tables[s] = _cost_table(s, T)
         return tables[s]
 
-    actions = [Action("store", 0)]
+    yield Action("store", 0)
     todo: list[tuple[int, ...]] = [(0, T, slots)]   # (base, n, s): reverse h_{base+n} .. h_{base+1}; (y,): h_y
     while todo:
         item = todo.pop()
         if len(item) == 1:                              # h_y from its slot: back-propagate, release the slot
-            actions += [Action("backward", item[0]), Action("free", item[0])]
+            yield Action("backward", item[0])
+            yield Action("free", item[0])
             continue
         base, n, s = item
         if s == 1 or n == 1:                            # no slot to spare: every state from h_base
             for k in range(n, 0, -1):
-                actions += [Action("forward", base + j) for j in range(1, k + 1)]
-                actions.append(Action("backward", base + k))
+                yield from (Action("forward", base + j) for j in range(1, k + 1))
+                yield Action("backward", base + k)
         elif n > 1:
             if s >= n:                                  # room for every state: y = 1 is optimal (C = n)
                 y = 1
             else:
                 ys = np.arange(1, n)
                 y = int(ys[np.argmin(ys + cost(s - 1)[n - ys] + cost(s)[ys - 1])])
-            actions += [Action("forward", base + j) for j in range(1, y + 1)]
-            actions.append(Action("store", base + y))
+            yield from (Action("forward", base + j) for j in range(1, y + 1))
+            yield Action("store", base + y)
             todo += [(base, y - 1, s), (base + y,), (base + y, n - y, s - 1)]
-    return actions
 
 
 def peak_stored(schedule: Sequence[Action]) -> int:
@@ -135,7 +145,7 @@ def loss_and_grads_budget(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: A
     stored: dict[int, Array] = {}
     carry = pending = None                            # dL/dh_t from step t+1; da_{t+1}, waiting for h_t
     total = 0.0
-    for kind, t in checkpoint_schedule(xs_arr.shape[0], slots):
+    for kind, t in iter_schedule(xs_arr.shape[0], slots):
         if kind == "forward":
             if at != t - 1:
                 pair[1] = stored[t - 1]

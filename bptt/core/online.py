@@ -116,7 +116,8 @@ def uoro_loss_and_grads(params: RNNParams, xs: ArrayLike, ys: ArrayLike, h0: Arr
 
         s_t     = rho0 J_t s_{t-1} + rho1 nu_t,        J_t s_{t-1} = D_t W s_{t-1}   (J_t = dh_t/dh_{t-1})
         theta_t = theta_{t-1} / rho0 + (nu_t^T dF_t/dtheta) / rho1,   nu_t^T dF_t/dtheta = (nu_t f'(a_t)) z_t^T
-        rho0 = sqrt(|theta_{t-1}| / (|J_t s_{t-1}| + eps)) + eps,   rho1 = sqrt(|nu_t^T dF_t/dtheta| / (|nu_t| + eps)) + eps
+        rho0 = sqrt(|theta_{t-1}| / (|J_t s_{t-1}| + eps)) + eps
+        rho1 = sqrt(|nu_t^T dF_t/dtheta| / (|nu_t| + eps)) + eps
 
     eps = ``UORO_EPS``; step t adds (g_t . s_t) theta_t, after its update. rng: None (fresh entropy), an integer
     seed or a numpy Generator (drawn from and advanced: ``2 * rng.integers(0, 2, size=(B, H)) - 1`` once per
