@@ -96,3 +96,14 @@ def assert_grads_close(got: bptt.RNNParams, want: bptt.RNNParams, rtol: float = 
         assert g.shape == w.shape, f"{name}: shape {g.shape} != {w.shape}"
         err, scale = float(np.max(np.abs(g - w))), float(np.max(np.abs(w)))
         assert err <= rtol * scale + atol, f"{name}: max error {err:.3e} vs max |grad| {scale:.3e}"
+
+
+def assert_exact_gradient(loss: float, grads: bptt.RNNParams, params, xs, ys, h0=None, activation="tanh"):
+    """(loss, grads) from another algorithm equal float64 autograd's and full BPTT's (``loss_and_grads``) to the
+    contract's tolerances: loss to 1e-12 relative, every gradient rtol 1e-9, atol 1e-12."""
+    ref_loss, ref = torch_loss_and_grads(params, xs, ys, h0, activation=activation)
+    full_loss, full = bptt.loss_and_grads(params, xs, ys, h0, activation=activation)
+    assert abs(loss - ref_loss) <= 1e-12 * abs(ref_loss) and abs(loss - full_loss) <= 1e-12 * abs(full_loss)
+    assert_grads_close(grads, ref, rtol=1e-9, atol=1e-12)
+    for got, want in zip(grads, full):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bptt
-from rnn_reference import (ACTIVATIONS, activations, assert_grads_close, problems, random_problem, seeds,
-                           torch_loss_and_grads)
+from rnn_reference import (ACTIVATIONS, activations, assert_exact_gradient, assert_grads_close, problems,
+                           random_problem, seeds)
 from test_bad_inputs import H0, INPUT_CASES, LABEL_CASES, PARAMS, XS, YS
 
 ONLINE = [bptt.rtrl_loss_and_grads, bptt.snap1_loss_and_grads, bptt.uoro_loss_and_grads]
@@ -25,6 +25,14 @@ def _theta(g: bptt.RNNParams) -> np.ndarray:
     return np.concatenate([g.U.ravel(), g.W.ravel(), g.b.ravel()])
 
 
+def _assert_exact_outputs(loss, grads, params, xs, ys, h0, activation):
+    """The loss, dV and dc of an online method are full BPTT's."""
+    full_loss, full = bptt.loss_and_grads(params, xs, ys, h0, activation=activation)
+    assert loss == pytest.approx(full_loss, rel=1e-12)
+    np.testing.assert_allclose(grads.V, full.V, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(grads.c, full.c, rtol=1e-10, atol=1e-13)
+
+
 # --------------------------------------------------------------------------- RTRL
 @settings(max_examples=40)
 @given(prob=problems(max_T=10), activation=activations, given_h0=st.booleans())
@@ -33,22 +41,14 @@ def test_rtrl_matches_torch_and_bptt(prob, activation, given_h0):
     params, xs, ys, h0 = prob
     h0 = h0 if given_h0 else None
     loss, grads = bptt.rtrl_loss_and_grads(params, xs, ys, h0, activation=activation)
-    ref_loss, ref = torch_loss_and_grads(params, xs, ys, h0, activation=activation)
-    bptt_loss, full = bptt.loss_and_grads(params, xs, ys, h0, activation=activation)
-    assert loss == pytest.approx(ref_loss, rel=1e-12) and loss == pytest.approx(bptt_loss, rel=1e-12)
-    assert_grads_close(grads, ref, rtol=1e-9, atol=1e-12)
-    for got, want in zip(grads, full):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert_exact_gradient(loss, grads, params, xs, ys, h0, activation)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_rtrl_every_activation_at_strong_weights(activation):
     """Large weights (saturating tanh/sigmoid, growing relu/identity states) still match autograd."""
     prob = random_problem(T=9, B=3, D=2, H=5, K=4, seed=3, weight_scale=2.0)
-    loss, grads = bptt.rtrl_loss_and_grads(*prob, activation=activation)
-    ref_loss, ref = torch_loss_and_grads(*prob, activation=activation)
-    assert loss == pytest.approx(ref_loss, rel=1e-12)
-    assert_grads_close(grads, ref, rtol=1e-9, atol=1e-12)
+    assert_exact_gradient(*bptt.rtrl_loss_and_grads(*prob, activation=activation), *prob, activation)
 
 
 def _peak_bytes(fn, *args) -> int:
@@ -110,12 +110,9 @@ def test_snap1_matches_its_recursion_written_as_loops(prob, activation, given_h0
     params, xs, ys, h0 = prob
     h0 = h0 if given_h0 else None
     loss, grads = bptt.snap1_loss_and_grads(params, xs, ys, h0, activation=activation)
-    full_loss, full = bptt.loss_and_grads(params, xs, ys, h0, activation=activation)
     for got, want in zip((grads.U, grads.W, grads.b), snap1_loop(params, xs, ys, h0, activation)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
-    assert loss == pytest.approx(full_loss, rel=1e-12)
-    np.testing.assert_allclose(grads.V, full.V, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(grads.c, full.c, rtol=1e-10, atol=1e-13)
+    _assert_exact_outputs(loss, grads, params, xs, ys, h0, activation)
 
 
 @settings(max_examples=30)
@@ -180,10 +177,7 @@ def test_uoro_follows_the_papers_equations(prob, activation, given_h0, seed):
     loss, grads = bptt.uoro_loss_and_grads(params, xs, ys, h0, activation=activation, rng=seed)
     want = uoro_reference(params, xs, ys, h0, activation, np.random.default_rng(seed))
     np.testing.assert_allclose(_theta(grads), want, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(want).max()))
-    full_loss, full = bptt.loss_and_grads(params, xs, ys, h0, activation=activation)
-    assert loss == pytest.approx(full_loss, rel=1e-12)
-    np.testing.assert_allclose(grads.V, full.V, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(grads.c, full.c, rtol=1e-10, atol=1e-13)
+    _assert_exact_outputs(loss, grads, params, xs, ys, h0, activation)
 
 
 # The unbiasedness test. One example repeated R times in the batch: the batch-mean gradient is the example's,

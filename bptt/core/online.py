@@ -9,10 +9,12 @@ da_t[i]/dtheta[j, e] = [i = j] z_t[e]. The influence J_t = dh_t/dtheta (per batc
 
 and dL/dtheta = sum_t g_t^T J_t, g_t = dL_t/dh_t the step's direct gradient (eq-chain-dh-direct).
 
-* ``rtrl_loss_and_grads``:  the exact recursion (Williams & Zipser 1989), O(B H^2 (D + H)) per step in
+* ``rtrl_loss_and_grads``:  the exact recursion (Williams & Zipser 1989), O(B H^3 (D + H)) per step in
   one batched matrix product, O(B H^2 (D + H)) memory, independent of T.
-* ``snap1_loss_and_grads``: SnAp-1 (Menick et al. 2021): J kept on unit i's own parameters only, biased.
-* ``uoro_loss_and_grads``:  UORO (Tallec & Ollivier 2018): an unbiased rank-one estimate of J.
+* ``snap1_loss_and_grads``: SnAp-1 (Menick et al. 2021): J kept on unit i's own parameters only, biased;
+  O(B H (D + H)) time per step and memory.
+* ``uoro_loss_and_grads``:  UORO (Tallec & Ollivier 2018): an unbiased rank-one estimate of J, O(B H (D + H))
+  time per step and memory.
 
 Each is a loop around the library's forward step and output layer (``stepwise``); V and c get their exact
 gradients there. Rows are batch entries.
