@@ -37,11 +37,12 @@ _MODULES = {
     **{m: f"bptt.core.{m}" for m in ("activations", "backward", "clipping", "deep", "diagnostics", "lstm", "params",
                                      "rnn", "scratch", "truncation", "validation")},
     **{m: f"bptt.studies.{m}" for m in ("charlm", "cost", "deep_study", "demo", "losses", "paths", "tasks", "torch_ref",
-                                        "truncation_study", "vanishing")},
+                                        "truncation_study", "vanishing", "online_study")},
     "torch_rnn": "bptt.studies.torch_ref",
     **{m: f"bptt.present.{m}" for m in ("checks", "live", "plotting", "widgets", "forward_exercises", "loss_exercises",
                                         "chain_exercises", "cost_exercises", "trunc_exercises",
-                                        "vanishing_exercises", "lstm_exercises", "pytorch_exercises", "deep_exercises")},
+                                        "vanishing_exercises", "lstm_exercises", "pytorch_exercises", "deep_exercises",
+                                        "online_exercises")},
     "core": "bptt.core", "studies": "bptt.studies", "present": "bptt.present",
 }
 #: names reachable as ``bptt.<name>`` that live in a lazily imported module

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..core.activations import activation_fn, activation_grad
 from ..core.backward import loss_and_grads, weighted_loss_and_grads
+from ..core.online import snap1_loss_and_grads
 from ..core.params import RNNParams
 from ..core.rnn import check_inputs, check_labels, softmax
 from ..core.validation import choice, nonneg_number, positive_int
@@ -132,15 +133,29 @@ class RTRL(OnlineLearner):
 
     def step(self, params: RNNParams, x: np.ndarray, y: np.ndarray) -> tuple[float, RNNParams]:
         loss, h_prev, fp, dO = self._forward(params, x, y)
-        H, D, i = self.H, self.D, np.arange(self.H)
-        J = params.W @ self.J                                   # (H, H) @ (B, H, P): the O(H^4) product
-        J[:, :, :H * D].reshape(-1, H, H, D)[:, i, i, :] += x[:, None, :]        # da_i/dU[i, :] = x
-        J[:, :, H * D:H * D + H * H].reshape(-1, H, H, H)[:, i, i, :] += h_prev[:, None, :]  # dW[i, :]
-        J[:, i, H * D + H * H + i] += 1.0                                         # db[i]
-        J *= fp[:, :, None]
-        self.J = J
+        self.J = influence_step(params, self.J, h_prev, x, fprime=fp)[0]
         g = dO @ params.V                                       # g_t: (B, H)
-        return loss, self._grads(params, np.einsum("bi,bip->p", g, J), dO)
+        return loss, self._grads(params, np.einsum("bi,bip->p", g, self.J), dO)
+
+
+def influence_step(params: RNNParams, J: np.ndarray, h_prev: np.ndarray, x: np.ndarray, *,
+                   activation: str = "tanh", fprime: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One step of RTRL's influence recursion (eq-beyond-influence) for a batch:
+    J_t = diag(f'(a_t)) (W J_{t-1} + da_t/dtheta). J: (B, H, P) = J_{t-1}, its columns U, W, b (each row-major);
+    h_prev: (B, H) = h_{t-1}; x: (B, D) = x_t; ``fprime`` = f'(a_t) if already known. Returns (J_t, h_t)."""
+    H, D = params.n_hidden, params.n_in
+    B = len(x)
+    if J.shape != (B, H, n_theta(H, D)):
+        raise ValueError(f"J must have shape (B, H, H D + H^2 + H) = {(B, H, n_theta(H, D))}, got {J.shape}")
+    h = activation_fn(activation)(params.b + h_prev @ params.W.T + x @ params.U.T)
+    fp = activation_grad(activation)(h) if fprime is None else fprime
+    i = np.arange(H)
+    J = params.W @ J                                            # (H, H) @ (B, H, P): the O(H^4) product
+    J[:, :, :H * D].reshape(B, H, H, D)[:, i, i, :] += x[:, None, :]         # da_i/dU[i, :] = x
+    J[:, :, H * D:H * D + H * H].reshape(B, H, H, H)[:, i, i, :] += h_prev[:, None, :]  # dW[i, :]
+    J[:, i, H * D + H * H + i] += 1.0                                        # db[i]
+    J *= fp[:, :, None]
+    return J, h
 
 
 class SnAp1(OnlineLearner):
@@ -187,7 +202,7 @@ class UORO(OnlineLearner):
         """One step; returns (L_t, dO, contributions) with each batch row's (g_t . s~_t) theta~_t: (B, P)."""
         loss, h_prev, fp, dO = self._forward(params, x, y)
         B, eps = self.B, self.EPS
-        nu = self.rng.choice([-1.0, 1.0], size=(B, self.H))
+        nu = 2.0 * self.rng.integers(0, 2, size=(B, self.H)) - 1.0    # the library's draws
         Js = fp * (self.s @ params.W.T)                           # J_t s~ with J_t = diag(f') W
         m = nu * fp                                               # nu^T dF/dtheta, block by block:
         nu_dF = np.concatenate([(m[:, :, None] * x[:, None, :]).reshape(B, -1),
@@ -313,11 +328,10 @@ def estimator_draws(params: RNNParams, xs: Any, ys: Any, *, n_draws: int = 100, 
                     seed: int = 0) -> EstimatorDraws:
     """Exact BPTT, SnAp-1 and truncated BPTT (window ``tau``, default the equal-cost ``matched_window``)
     through the library's functions, and ``n_draws`` UORO draws (``uoro_draws``, signs from ``seed``)."""
-    import bptt
     n_draws = positive_int(n_draws, "n_draws")
     tau = matched_window(params.n_hidden, params.n_in, params.n_out) if tau is None else positive_int(tau, "tau")
     exact = theta_vector(loss_and_grads(params, xs, ys)[1])
-    snap = theta_vector(bptt.snap1_loss_and_grads(params, xs, ys)[1])
+    snap = theta_vector(snap1_loss_and_grads(params, xs, ys)[1])
     trunc = theta_vector(loss_and_grads(params, xs, ys, window=tau)[1])
     uoro = uoro_draws(params, xs, ys, n_draws, rng=seed)
     return EstimatorDraws(exact, snap, trunc, uoro, tau)
