@@ -23,7 +23,7 @@ _REGISTRY: dict[str, tuple[Checker, str]] = {}
 #: ``import bptt`` stays light and a chapter's check loads only its own chapter's module
 PROVIDERS: dict[str, tuple[str, ...]] = {
     prefix: (f"bptt.present.{prefix}_exercises",)
-    for prefix in ("forward", "loss", "chain", "cost", "trunc", "vanishing", "lstm", "pytorch", "deep")
+    for prefix in ("forward", "loss", "chain", "cost", "trunc", "vanishing", "lstm", "pytorch", "deep", "online")
 }
 
 
