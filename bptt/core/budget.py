@@ -63,13 +63,19 @@ def checkpoint_cost(T: int, slots: int) -> int:
     states (h_0 included) are stored at once: C(T, slots) of the dynamic program, by the binomial cost (see
     the module docstring). T for slots >= T (plain BPTT), T (T + 1) / 2 for slots = 1."""
     T, slots = positive_int(T, "T", optional=False), positive_int(slots, "slots", optional=False)
-    return T + sum(max(0, T - n) for n in _reach(slots, T))
+    return int(_costs(np.array([T]), slots)[0])
 
 
-def _cost_table(s: int, n_max: int) -> NDArray[np.int64]:
-    """C(n, s) for n = 0 .. n_max: (n_max + 1,). Its increments C(n + 1, s) - C(n, s) = 1 + #{r: N_r(s) <= n}."""
-    steps = 1 + np.searchsorted(np.array(_reach(s, n_max)), np.arange(n_max), side="right")
-    return np.concatenate([[0], np.cumsum(steps)])
+def _costs(ms: NDArray[np.int64], s: int) -> NDArray[np.int64]:
+    """C(m, s) for every m in ms (m >= 0): m + sum over r of max(0, m - N_r(s)), from the sorted N_r(s) and
+    their prefix sums, in O(len(ms)) memory (no table is kept between calls)."""
+    ms = np.asarray(ms, dtype=np.int64)
+    if s == 1:                                      # N_r(1) = r: C(m, 1) = m (m + 1) / 2
+        return ms * (ms + 1) // 2
+    reach = np.array(_reach(s, max(int(ms.max(initial=0)), 1)), dtype=np.int64)
+    below = np.searchsorted(reach, ms, side="left")             # how many N_r(s) < m
+    prefix = np.concatenate([[0], np.cumsum(reach)])
+    return ms + below * ms - prefix[below]
 
 
 def checkpoint_schedule(T: int, slots: int) -> list[Action]:
@@ -88,13 +94,6 @@ def iter_schedule(T: int, slots: int) -> Iterator[Action]:
 
 def _actions(T: int, slots: int) -> Iterator[Action]:
     """The generator behind ``iter_schedule``, for checked T and slots."""
-    tables: dict[int, NDArray[np.int64]] = {}
-
-    def cost(s: int) -> NDArray[np.int64]:
-        if s not in tables:
-            tables[s] = _cost_table(s, T)
-        return tables[s]
-
     yield Action("store", 0)
     todo: list[tuple[int, ...]] = [(0, T, slots)]   # (base, n, s): reverse h_{base+n} .. h_{base+1}; (y,): h_y
     while todo:
@@ -113,7 +112,7 @@ def _actions(T: int, slots: int) -> Iterator[Action]:
                 y = 1
             else:
                 ys = np.arange(1, n)
-                y = int(ys[np.argmin(ys + cost(s - 1)[n - ys] + cost(s)[ys - 1])])
+                y = int(ys[np.argmin(ys + _costs(n - ys, s - 1) + _costs(ys - 1, s))])
             yield from (Action("forward", base + j) for j in range(1, y + 1))
             yield Action("store", base + y)
             todo += [(base, y - 1, s), (base + y,), (base + y, n - y, s - 1)]
