@@ -13,21 +13,19 @@ from ..studies.online_study import estimator_draws, estimator_problem, influence
 from . import checks
 
 
-@checks.exercise("online-1", hint="fill in R(n, m) of eq-beyond-dp for n <= 20 and m <= 3; R(n, 1) = n (n + 1) / 2")
+@checks.exercise("online-1", hint="fill in the dynamic program's table R(n, m) for n <= 20 and m <= 3; R(n, 1) = n (n + 1) / 2")
 def _check_schedule_cost(answer: Any) -> tuple[bool, str]:
     expected = checkpoint_cost(20, 3)
-    return checks.exact_count(answer, expected, right=f"{expected} forward steps for T = 20 with 3 stored states",
-                              wrong=lambda n: f"{n} is not the optimal schedule's number of forward steps" + (
-                                  " (fewer than the optimum: no schedule within 3 slots does that)"
-                                  if n < expected else ""))
+    return checks.exact_int(answer, expected, what="number of forward steps",
+                            right=f"{expected} forward steps for T = 20 with 3 stored states")
 
 
 @checks.exercise("online-2", hint="W is H x H and J_{t-1} is H x n_theta with n_theta = H D + H^2 + H")
 def _check_rtrl_macs(answer: Any) -> tuple[bool, str]:
     H, D = 10, 3
     expected = H * H * n_theta(H, D)
-    return checks.exact_count(answer, expected, right=f"H * H * n_theta = {expected}",
-                              wrong=lambda n: f"{n} is not H * H * n_theta for H = {H}, D = {D}")
+    return checks.exact_int(answer, expected, what="number of multiply-adds",
+                            right=f"H * H * n_theta = {expected}")
 
 
 def uoro_draws_needed(target: float = 0.01) -> int:
@@ -40,7 +38,8 @@ def uoro_draws_needed(target: float = 0.01) -> int:
 @checks.exercise("online-3", hint="the average of n independent draws has 1/n of the variance; solve "
                                   "variance / n <= 0.01 for the smallest integer n")
 def _check_draws(answer: Any) -> tuple[bool, str]:
-    return checks.close(answer, uoro_draws_needed(), rtol=0.002, atol=1.0, what="number of draws")
+    # a count, but one computed from a measured variance the reader copies from a table: within 1 %, as typed numbers
+    return checks.close(answer, uoro_draws_needed(), what="number of draws")
 
 
 def _influence_cases() -> list[tuple[tuple[Any, ...], Any, str]]:

@@ -33,8 +33,9 @@ from ..core.online import snap1_loss_and_grads
 from ..core.params import RNNParams
 from ..core.rnn import check_inputs, check_labels, softmax
 from ..core.validation import choice, nonneg_number, positive_int
-from .tasks import Adam, init_rnn
-from .truncation_study import cosine, relative_error
+from ..core.diagnostics import cosine, relative_error
+from ..core.optim import Adam
+from .tasks import init_rnn
 
 METHODS = ("rtrl", "snap1", "uoro", "tbptt")
 #: the colours of the methods in the chapter's figures
@@ -253,7 +254,7 @@ class TruncatedBPTT(OnlineLearner):
         ys = np.broadcast_to(y, (n, len(y)))        # only the last row is scored
         weights = np.zeros(n)
         weights[-1] = 1.0
-        loss, grads = weighted_loss_and_grads(params, np.stack(self.xs), ys, weights, self.states[0],
+        loss, grads = weighted_loss_and_grads(params, np.stack(self.xs), ys, self.states[0], weights=weights,
                                               activation=self.activation)
         self._forward(params, x, y)                 # move the state on
         return loss, grads
@@ -383,7 +384,7 @@ def race(method: str, *, steps: int = 3000, B: int = 4, H: int = 16, K: int = 4,
     xs, ys = recall_stream(steps, B, K, delay, rng=seed)
     params = init_rnn(K, H, K + 1, seed=seed)
     learner = make_learner(method, B, H, K, tau=tau, rng=10_000 + seed)
-    opt = Adam(params, lr=lr)
+    opt = Adam(lr=lr, max_norm=1.0)
     losses, correct = np.empty(steps), np.empty(steps)
     t0 = time.process_time()
     for t in range(steps):
