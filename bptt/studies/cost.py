@@ -287,6 +287,17 @@ def memory_sweep(Ts: Any, *, methods: tuple[str, ...] = ("bptt", "checkpoint"), 
     return _sweep(Ts, methods, peak_bytes, B=B, D=D, H=H, K=K, seed=seed)
 
 
+def stored_states(T: int, segment: int | None = None) -> int:
+    """How many (B, H) hidden states are alive at the peak: T + 1 for plain BPTT (segment=None), else the
+    ceil(T/k) checkpoints plus the k + 1 states of the segment being recomputed (sqrt(T) checkpointing,
+    ``loss_and_grads_checkpointed(segment=k)``; chapter 10 compares it with the optimal schedule)."""
+    T = positive_int(T, "T")
+    if segment is None:
+        return T + 1
+    k = positive_int(segment, "segment")
+    return math.ceil(T / k) + min(k, T) + 1
+
+
 def exercise_problem() -> LinearProblem:
     """The fixed linear problem of exercise cost-3: T = 6, B = 2, D = 2, H = 3."""
     return linear_problem(6, B=2, D=2, H=3, seed=3)
