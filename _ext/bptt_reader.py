@@ -8,7 +8,9 @@ widget state, from myst-nb's ``jupyter_execute`` folder) with plain Jupyter mark
 - ``$$ ... $$ (label)`` -> ``$$ ... \\tag{12} $$`` with the page's equation number;
 - ``{eq}`label` `` -> ``[(12)](book URL#equation-label)``, ``{numref}`fig-x` `` -> ``[Fig. 3](...)``,
   ``{ref}``/``{doc}`` -> a link with the section's or page's title into the online book;
-- ``(label)=`` targets are dropped; a figure cell's caption follows it as "**Fig. 3.** caption".
+- ``[text](page.ipynb#label)`` links to book pages (scripts/convert_chapters.py) -> links into the online book;
+- ``(label)=`` targets are dropped; a figure cell's caption follows it as "**Fig. 3.** caption" (instead of
+  the ``lab-figure`` cell that only JupyterLab shows).
 
 The notebook replaces the page's source under ``_sources/`` (the download button's ``.ipynb``) and is
 also written to ``_build/reader/<docname>.ipynb`` (the deploy workflow publishes that folder for Colab
@@ -28,6 +30,8 @@ logger = logging.getLogger(__name__)
 ROLE = re.compile(r"\{(eval|eq|numref|ref|doc)\}`([^`]+)`")
 LABELLED_MATH = re.compile(r"\$\$(.*?)\$\$[ \t]*\(([\w:-]+)\)", re.S)
 TARGET = re.compile(r"^\([\w:-]+\)=[ \t]*\n", re.M)
+PAGE_LINK = re.compile(r"\]\((?![A-Za-z][\w+.-]*:)([^()\s#]+\.(?:ipynb|md))(?:#([^()\s]*))?\)")
+LAB_FIGURE_TAG = "lab-figure"   # the figure's caption cell for JupyterLab (scripts/convert_chapters.py)
 
 
 class Resolver:
@@ -108,14 +112,36 @@ def plain_markdown(text: str, docname: str, r: Resolver, numbers: dict[str, str]
         title, url = r.doc(docname, target)
         return f"[{shown or title}]({url})"
 
+    def link(m: re.Match) -> str:
+        target = re.sub(r"\.(md|ipynb)$", "", (Path(docname).parent / m.group(1)).as_posix())
+        return f"]({r.url(target, m.group(2) or '')})"
+
     text = TARGET.sub("", text)
     text = LABELLED_MATH.sub(math, text)
-    return ROLE.sub(role, text)
+    return PAGE_LINK.sub(link, ROLE.sub(role, text))
+
+
+ENUMERATOR = re.compile(r"^:enumerator:[ \t]*(\S+)[ \t]*$", re.M)
+
+
+def stale_lab_figures(executed: dict, docname: str, r: Resolver) -> list[str]:
+    """Figures whose ``lab-figure`` cell (what JupyterLab numbers) gives another number than the book's."""
+    stale, cells = [], executed["cells"]
+    for cell, after in zip(cells, cells[1:]):
+        fig = cell.get("metadata", {}).get("mystnb", {}).get("figure") if cell["cell_type"] == "code" else None
+        if not fig or not fig.get("name") or LAB_FIGURE_TAG not in after.get("metadata", {}).get("tags", []):
+            continue
+        m = ENUMERATOR.search("".join(after["source"]))
+        if m is None or m.group(1) != r.figure(fig["name"])[0]:
+            stale.append(f"{fig['name']}: Fig. {r.figure(fig['name'])[0]} in the book, {m and m.group(1)} in JupyterLab")
+    return stale
 
 
 def reader_notebook(executed: dict, docname: str, r: Resolver, numbers: dict[str, str]) -> dict:
     cells = []
     for cell in executed["cells"]:
+        if cell["cell_type"] == "markdown" and LAB_FIGURE_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
         if cell["cell_type"] == "markdown":
             cell = dict(cell, source=plain_markdown("".join(cell["source"]), docname, r, numbers))
         cells.append(cell)
@@ -135,13 +161,20 @@ def write_reader_notebooks(app: Any, exception: Exception | None) -> None:
     if exception is not None or app.builder.name not in ("html", "dirhtml"):
         return
     r = Resolver(app)
+    toc = getattr(app.config, "external_toc_path", None)
+    whole_book = toc is not None and Path(app.srcdir, toc).resolve() == Path(app.srcdir, "_toc.yml").resolve()
     executed_dir = Path(app.outdir).parent / "jupyter_execute"
     reader_dir = Path(app.outdir).parent / "reader"
     for docname in sorted(app.env.found_docs):
         executed = executed_dir / f"{docname}.ipynb"
         if not (Path(app.srcdir) / f"{docname}.ipynb").exists() or not executed.exists():
             continue
-        nb = reader_notebook(json.loads(executed.read_text(encoding="utf-8")), docname, r,
+        executed_nb = json.loads(executed.read_text(encoding="utf-8"))
+        stale = stale_lab_figures(executed_nb, docname, r) if whole_book else []
+        if stale:   # the figure numbers JupyterLab shows come from the toc order (scripts/convert_chapters.py)
+            logger.warning(f"{docname}: figure numbers for JupyterLab are stale, run scripts/convert_chapters.py: "
+                           f"{stale[:3]}", type="bptt", subtype="lab_figures")
+        nb = reader_notebook(executed_nb, docname, r,
                              getattr(app.env, "bptt_numbers", {}).get(docname, {}))
         text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         for out in (reader_dir / f"{docname}.ipynb", Path(app.outdir) / "_sources" / f"{docname}.ipynb"):

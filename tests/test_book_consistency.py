@@ -1,7 +1,8 @@
 """Book-wide consistency checks that need no execution (fast, run in CI with the unit tests).
 
 Every page of the table of contents is read as text (markdown cells, code cells, figure captions):
-- every ``{eq}`` label cited anywhere exists, and every ``{numref}``/``{ref}``/``{doc}`` target exists;
+- every ``{eq}`` label cited anywhere exists, and every ``{numref}``/``{ref}``/``{doc}`` target and every
+  ``[text](page.md#label)`` link's page and label exist;
 - every figure cell (a code cell with mystnb figure metadata) has a caption and a name, is cited with
   ``{numref}`` on its page, and its caption is typeset (no raw equation labels, no ASCII Greek outside math);
 - no page mentions a source the reader cannot open (the study notes by letter or file name), and a page
@@ -76,6 +77,7 @@ def _page_id(page: Path) -> str:
 EQ_DEF = re.compile(r"\$\$\s*\(([\w:-]+)\)")                 # $$ (eq-label) after a display block
 TARGET_DEF = re.compile(r"^\(([\w:-]+)\)=\s*$", re.M)       # (label)= on its own line
 ROLE = re.compile(r"\{(eq|numref|ref|doc)\}`([^`]+)`")
+PAGE_LINK = re.compile(r"\]\((?![A-Za-z][\w+.-]*:)([^()\s#]+\.(?:ipynb|md))(?:#([^()\s]*))?\)")  # [text](page.md#label)
 
 
 def _role_target(text: str) -> str:
@@ -117,6 +119,12 @@ def test_cited_equations_figures_and_pages_exist(page: Path) -> None:
             missing.append(f"{{{role}}}`{target}`")
         elif role == "doc" and Path(target).stem not in docs:
             missing.append(f"{{doc}}`{target}`")
+    for file, label in PAGE_LINK.findall(_prose(page)):   # links to pages (scripts/convert_chapters.py)
+        linked = page.parent / file
+        if not linked.exists() or linked not in PAGES:
+            missing.append(f"link to {file}")
+        elif label and label not in TARGET_DEF.findall(_prose(linked)):
+            missing.append(f"link to {file}#{label} (no such target on that page)")
     assert not missing, f"{_page_id(page)} has broken references: {missing}"
 
 
@@ -141,7 +149,7 @@ def test_figures_have_typeset_captions_and_names(page: Path) -> None:
         if not caption or not name:
             problems.append(f"cell {i}: figure without a caption or a name")
             continue
-        if f"{{numref}}`{name}`" not in _prose(page):
+        if not re.search(rf"\{{numref\}}`(?:[^`<]*<)?{re.escape(name)}>?`", _prose(page)):
             problems.append(f"cell {i}: figure {name} is never cited with {{numref}}")
         plain = _outside_math(caption)
         if RAW_LABEL.search(plain):
@@ -166,7 +174,7 @@ SOURCE_LINKS = {
 def test_sources_are_ones_the_reader_can_open(page: Path) -> None:
     text = "\n".join(c["source"] for c in _cells(page)) + "\n" + _prose(page)
     problems = [f"mentions {m.group(0)!r}, which the reader cannot open" for m in UNOPENABLE.finditer(text)]
-    cites_sources_page = re.search(r"\{ref\}`(?:[^`<]*<)?sources(?:-[\w-]+)?>?`", text) is not None
+    cites_sources_page = re.search(r"\{ref\}`(?:[^`<]*<)?sources(?:-[\w-]+)?>?`|\]\(sources\.md[#)]", text) is not None
     prose = _prose(page)
     for name, hosts in SOURCE_LINKS.items():
         if re.search(rf"\b{name}\b", prose) and not cites_sources_page and not any(h in text for h in hosts):

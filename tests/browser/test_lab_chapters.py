@@ -1,12 +1,15 @@
 """Chapters in JupyterLab (what `make lab` opens, with jupyterlab-myst) read like their book pages after Run All:
 every number in the prose shows its value, math typesets without an error, and no MyST markup (roles, targets,
-labels) is left raw in the rendered markdown; solutions are collapsed and print no verdict.
+labels) is left raw in the rendered markdown; every reference resolves (figures, other pages: see
+scripts/convert_chapters.py) and every figure shows its numbered caption; solutions are collapsed and print
+no verdict.
 
 BPTT_LAB_CHAPTERS: comma-separated stems or "all" (default: one chapter, as in `make test`; `make test-reader`
 runs all). BPTT_SCREENSHOT_DIR, if set, receives a full-page screenshot of each chapter.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -65,7 +68,13 @@ def test_chapter_reads_like_its_page_after_run_all(browser, lab_url, stem):
         verdicts = page.locator(".jp-OutputArea-output:has-text('✓ Correct')")
         assert verdicts.count() == 0, f"{stem}: a solution printed its verdict on Run All"
         unresolved = page.locator(".jp-MarkdownCell .myst [title='Cross Reference Not Found']").all_inner_texts()
-        if unresolved:   # figures (code-cell metadata) and other pages: jupyterlab-myst sees one notebook only
-            pytest.xfail(f"{stem}: {len(unresolved)} references JupyterLab cannot resolve: {sorted(set(unresolved))}")
+        assert not unresolved, f"{stem}: references JupyterLab cannot resolve: {sorted(set(unresolved))}"
+        # every figure (code-cell metadata) has its numbered caption cell (scripts/convert_chapters.py)
+        nb = json.loads((ROOT / "book" / f"{stem}.ipynb").read_text())
+        names = [c["metadata"]["mystnb"]["figure"]["name"] for c in nb["cells"]
+                 if c["cell_type"] == "code" and "figure" in c["metadata"].get("mystnb", {})]
+        shown = page.locator(".jp-MarkdownCell figure[id^='fig-'] figcaption").all_inner_texts()
+        assert len(shown) == len(names) and all(re.match(r"Figure\s\d+:", t) for t in shown), \
+            f"{stem}: figure captions in JupyterLab {shown[:3]} for {names}"
     finally:
         context.close()
