@@ -43,7 +43,7 @@ def test_radius_never_exceeds_top_singular_value_and_power_rates_tend_to_radius(
     lambda: bptt.scale_to_top_singular_value(np.eye(3), float("nan")),
     lambda: vanishing.lag_bound([[0, 1]], 1.0, 1.0),
     lambda: vanishing.lag_bound([-1, 0], 1.0, 1.0),
-    lambda: vanishing.profile_bound(np.zeros((3, 3)), 1.0, 1.0),
+    lambda: vanishing.profile_bound(np.zeros((3,)), 1.0, 1.0),
     lambda: vanishing.derivative_bound("softplus"),
     lambda: bptt.cosine([1.0, 0.0], [0.0, 0.0]),
     lambda: bptt.cosine([1.0, 0.0], [1.0, 0.0, 0.0]),
@@ -117,8 +117,6 @@ def test_profile_bound_averages_over_the_same_steps_as_the_profile():
                      * rng.uniform(0.0, 1.0, (T, T)) ** (lags > 0), 0.0)
         G[rng.uniform(size=T) < 0.3] = 0.0                      # silent loss terms
         G[(rng.uniform(size=(T, T)) < 0.1) & (lags > 0)] = 0.0  # blocked entries
-        if not np.any(np.diagonal(G) > 0):
-            continue
         _, prof = bptt.lag_profile(G)
         assert np.all(prof <= vanishing.profile_bound(G, rate, 1.0) * (1 + 1e-12))
 

@@ -99,7 +99,7 @@ def test_every_exercise_with_a_short_answer_has_a_box():
     """A number, a pair or a short list is typed into a box; only functions to write need a live notebook."""
     assert {"loss-3", "chain-2", "cost-2", "trunc-1", "deep-2", "lstm-3", "pytorch-3"} <= set(BOXED)
     needs_python = set(checks.exercises()) - set(BOXED)
-    assert needs_python == {"chain-1", "chain-3", "cost-3"}, needs_python
+    assert needs_python == {"chain-1", "chain-3", "cost-3", "online-4"}, needs_python
 
 
 @pytest.mark.parametrize("name", BOXED)
