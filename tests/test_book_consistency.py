@@ -354,3 +354,92 @@ def test_pages_found() -> None:
     assert {"intro", "notation", "sources"} <= names and len(NOTEBOOKS) >= 4
     assert not list(itertools.chain.from_iterable(
         re.findall(r"\{(glue|eval)\}`", _prose(p)) for p in PAGES if p.suffix == ".md")), "numbers in a .md page"
+
+
+# Live timings vary by tens of per cent from run to run and machine to machine: a chapter may print, plot and
+# glue them, but asserts its claims about speed on counts, memory or a benchmark's shipped results
+# (DEVELOPERS: speed is checked by benchmarks, never by timed tests).
+CLOCKS = {"median_time", "time_methods", "perf_counter", "process_time", "monotonic", "timeit", "time"}
+
+
+def _names(node: ast.AST) -> set[str]:
+    """Every name and called attribute in ``node`` (``cost.median_time(...)`` gives cost, median_time)."""
+    found = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            found.add(n.id)
+        elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load):
+            found.add(n.attr)
+    return found
+
+
+def _targets(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def _timed_asserts(source: str) -> list[str]:
+    """Asserts whose values depend on a clock, following the code's statements in order: a name assigned
+    from a clock (or from a function that reads one, or from such a name) is timed until it is reassigned;
+    a loop variable over timed values is timed inside its loop."""
+    timed_calls, timed, bad = set(CLOCKS), set(), []
+    checks = {"assert_allclose", "assert_array_less", "assert_array_equal"}
+
+    def depends(node: ast.AST) -> bool:
+        return bool(_names(node) & (timed | timed_calls))
+
+    def walk(stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.FunctionDef):
+                if _names(stmt) & timed_calls:
+                    timed_calls.add(stmt.name)
+            elif isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if (len(targets) == 1 and isinstance(targets[0], ast.Tuple) and isinstance(stmt.value, ast.Tuple)
+                        and len(targets[0].elts) == len(stmt.value.elts)):
+                    pairs = list(zip(targets[0].elts, stmt.value.elts))
+                else:
+                    pairs = [(t, stmt.value) for t in targets]
+                for target, value in pairs:
+                    names = _targets(target)
+                    if value is not None and (depends(value) or isinstance(stmt, ast.AugAssign)
+                                              and names & timed):
+                        timed.update(names)
+                    else:
+                        timed.difference_update(names)
+            elif isinstance(stmt, ast.For):
+                loop_vars = _targets(stmt.target)
+                (timed.update if depends(stmt.iter) else timed.difference_update)(loop_vars)
+                walk(stmt.body + stmt.orelse)
+                timed.difference_update(loop_vars)
+            elif isinstance(stmt, (ast.If, ast.While, ast.With, ast.Try)):
+                walk(getattr(stmt, "body", []) + getattr(stmt, "orelse", []) + getattr(stmt, "finalbody", []))
+            elif isinstance(stmt, ast.Assert) and depends(stmt.test):
+                bad.append(ast.unparse(stmt))
+            elif isinstance(stmt, ast.Expr):
+                for call in ast.walk(stmt.value):
+                    if (isinstance(call, ast.Call) and _names(call.func) & checks
+                            and any(depends(a) for a in call.args)):
+                        bad.append(ast.unparse(call))
+
+    walk(ast.parse(source).body)
+    return bad
+
+
+def _code(page: Path) -> str:
+    return "\n".join(c["source"] for c in _cells(page) if c["type"] == "code"
+                     and not c["source"].lstrip().startswith(("%", "!")))
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS, ids=_page_id)
+def test_no_assert_rests_on_a_live_timing(page: Path) -> None:
+    bad = _timed_asserts(_code(page))
+    assert not bad, (f"{_page_id(page)}: asserts on measured times {bad}; times vary between runs: assert on "
+                     "counts, memory or a benchmark's shipped results, and let the prose report the time")
+
+
+def test_timed_asserts_are_found() -> None:
+    src = ("def timed(f):\n    return cost.median_time(f)\n"
+           "t = {m: timed(m) for m in ms}\nr, c = t['a'] / t['b'], macs / 2\n"
+           "assert c > 1\nassert r > 1\nfor s in t.values():\n    assert s > 0\n"
+           "np.testing.assert_allclose(r, 1)\n")
+    assert _timed_asserts(src) == ["assert r > 1", "assert s > 0", "np.testing.assert_allclose(r, 1)"]
